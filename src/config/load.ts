@@ -1,0 +1,195 @@
+/**
+ * loadConfig: confiture.yaml + environment variables + flags -> the effective ConfitureConfig.
+ *
+ * Order of work: read and parse the file, check its structure (unknown keys, wrong types), select
+ * the environment, check literal values everywhere, then resolve each setting by precedence,
+ * expanding `${VAR}` only in the values that win.
+ */
+import { stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { ConfigError } from "../errors.js";
+import { checkLiteralValues, SettingResolver } from "./settings.js";
+import { type RawFile, validateStructure } from "./structure.js";
+import { closestMatch } from "./suggest.js";
+import type { ConfitureConfig, DatabaseUrlSetting, LoadConfigOptions } from "./types.js";
+import {
+  checkBackupFormat,
+  checkBoolean,
+  checkCommands,
+  checkDuration,
+  checkIdentifier,
+  checkInteger,
+  checkLockDuration,
+  checkText,
+} from "./values.js";
+import { type ConfigSource, configErrorAt, keyPathText, readConfigSource } from "./yaml-source.js";
+
+/** The file looked for in the working directory when no -c/--config is given. */
+export const DEFAULT_CONFIG_FILE = "confiture.yaml";
+
+const NO_DATABASE_URL =
+  "no database URL configured: set DATABASE_URL, pass --database-url, or set database_url in confiture.yaml";
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Load the effective configuration. Throws ConfigError for anything wrong in the file or the
+ * environment, except a database URL that cannot be expanded: that is kept in
+ * `config.database.error` and thrown by `requireDatabaseUrl`, so commands that need no database
+ * still run.
+ * @example const config = await loadConfig({ environment: "production" });
+ */
+export async function loadConfig(opts: LoadConfigOptions = {}): Promise<ConfitureConfig> {
+  const cwd = resolve(opts.cwd ?? process.cwd());
+  const env: Env = opts.env ?? process.env;
+  const source = await locateSource(opts.configPath, cwd);
+  const file: RawFile = source === undefined ? { layer: {}, environments: {} } : validateStructure(source);
+  const environment = selectEnvironment(opts, env, file, source);
+  checkLiteralValues(source, file);
+
+  const projectDir = source === undefined ? cwd : dirname(source.path);
+  const settings = new SettingResolver(source, env, file, environment?.name, cwd, projectDir);
+  if (environment?.from === "CONFITURE_ENV") settings.overridesInEffect.push("CONFITURE_ENV");
+  const database = resolveDatabaseUrl(settings, env, opts.databaseUrl);
+
+  const optionalDuration = (path: string[]) =>
+    settings.setting<number | undefined>(path, (value) => checkDuration(value), undefined).value;
+
+  return {
+    configPath: source?.path,
+    projectDir,
+    environment: environment?.name,
+    protected: settings.setting(["protected"], checkBoolean, false).value,
+    database,
+    schema: settings.setting(["schema"], checkIdentifier, "public").value,
+    migrationsDir: settings.directory(["migrations_dir"], checkText, "db/migrations"),
+    schemaDir: settings.directory(["schema_dir"], checkText, "db/schema"),
+    trackingTable: settings.setting(["tracking_table"], checkIdentifier, "confiture_migrations").value,
+    lockTimeoutMs: settings.setting(["lock_timeout"], checkLockDuration, 60_000).value,
+    statementLockTimeoutMs: settings.setting(["statement_lock_timeout"], checkLockDuration, 5_000).value,
+    backup: {
+      dir: settings.directory(["backup", "dir"], checkText, "backups"),
+      format: settings.setting<"custom" | "directory">(["backup", "format"], checkBackupFormat, "custom")
+        .value,
+      compress: settings.setting(["backup", "compress"], (v) => checkInteger(v, 0, 9), 9).value,
+      retentionDays: settings.setting(
+        ["backup", "retention_days"],
+        (v) => checkInteger(v, 1, Number.MAX_SAFE_INTEGER),
+        30,
+      ).value,
+    },
+    objectives: {
+      rpoMs: optionalDuration(["objectives", "rpo"]),
+      rtoMs: optionalDuration(["objectives", "rto"]),
+    },
+    blueGreen: {
+      backupSchema: settings.setting(["blue_green", "backup_schema"], checkIdentifier, "public_backup").value,
+      failedSchema: settings.setting(["blue_green", "failed_schema"], checkIdentifier, "public_failed").value,
+    },
+    verify: { smoke: settings.setting<string[]>(["verify", "smoke"], checkCommands, []).value },
+    overridesInEffect: settings.overridesInEffect,
+  };
+}
+
+/**
+ * The database URL a command should connect to; throws the stored expansion error, or a
+ * ConfigError when no URL is configured anywhere.
+ * @example const url = requireDatabaseUrl(await loadConfig({}));
+ */
+export function requireDatabaseUrl(config: ConfitureConfig): string {
+  if (config.database.error !== undefined) throw config.database.error;
+  if (config.database.url === undefined || config.database.url === "") {
+    throw new ConfigError(NO_DATABASE_URL, { key: "database_url" });
+  }
+  return config.database.url;
+}
+
+async function locateSource(configPath: string | undefined, cwd: string): Promise<ConfigSource | undefined> {
+  if (configPath !== undefined && configPath !== "") {
+    // readConfigSource reports a missing or unreadable explicit file with its path.
+    return readConfigSource(resolve(cwd, configPath), cwd);
+  }
+  const fallback = resolve(cwd, DEFAULT_CONFIG_FILE);
+  const found = await stat(fallback).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  return found ? readConfigSource(fallback, cwd) : undefined;
+}
+
+function selectEnvironment(
+  opts: LoadConfigOptions,
+  env: Env,
+  file: RawFile,
+  source: ConfigSource | undefined,
+): { name: string; from: "--env" | "CONFITURE_ENV" } | undefined {
+  let name: string;
+  let from: "--env" | "CONFITURE_ENV";
+  if (opts.environment !== undefined && opts.environment !== "") {
+    name = opts.environment;
+    from = "--env";
+  } else if (env.CONFITURE_ENV !== undefined && env.CONFITURE_ENV !== "") {
+    name = env.CONFITURE_ENV;
+    from = "CONFITURE_ENV";
+  } else {
+    return undefined;
+  }
+  if (Object.hasOwn(file.environments, name)) return { name, from };
+
+  const defined = Object.keys(file.environments);
+  if (source === undefined) {
+    throw new ConfigError(
+      `environment "${name}" (from ${from}) is not defined: no ${DEFAULT_CONFIG_FILE} was found, so no environments exist. ` +
+        `Create one with an environments: section, pass -c/--config, or drop ${from}`,
+      { key: "environments" },
+    );
+  }
+  const suggestion = closestMatch(name, defined);
+  const hint = suggestion === undefined ? "" : ` (did you mean "${suggestion}"?)`;
+  const known =
+    defined.length === 0
+      ? `the file defines no environments; add it under environments:, or drop ${from}`
+      : `defined environments: ${defined.join(", ")}`;
+  throw configErrorAt(
+    source,
+    ["environments"],
+    `environment "${name}" (from ${from}) is not defined in ${source.label}${hint}; ${known}`,
+  );
+}
+
+/**
+ * --database-url > CONFITURE_DATABASE_URL > DATABASE_URL > environments.<env>.database_url >
+ * database_url. A file value is expanded only when it wins, and its problems are kept, not thrown.
+ */
+function resolveDatabaseUrl(
+  settings: SettingResolver,
+  env: Env,
+  flag: string | undefined,
+): DatabaseUrlSetting {
+  if (flag !== undefined && flag !== "") return { url: flag, source: "--database-url" };
+  for (const variable of ["CONFITURE_DATABASE_URL", "DATABASE_URL"]) {
+    const value = env[variable];
+    if (value !== undefined && value !== "") {
+      if (variable.startsWith("CONFITURE_")) settings.overridesInEffect.push(variable);
+      return { url: value, source: variable };
+    }
+  }
+  const found = settings.find(["database_url"]);
+  if (found === undefined) return { url: undefined, source: undefined };
+  const key = keyPathText(found.path);
+  try {
+    const checked = checkText(settings.expand(found));
+    if (checked.ok) return { url: checked.value, source: key };
+    return {
+      url: undefined,
+      source: key,
+      error: settings.errorAt(
+        found.path,
+        `${key} is empty after \${VAR} expansion: set it to a postgres:// URL, or set DATABASE_URL or --database-url`,
+      ),
+    };
+  } catch (error) {
+    if (error instanceof ConfigError) return { url: undefined, source: key, error };
+    throw error;
+  }
+}

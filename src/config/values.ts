@@ -1,0 +1,112 @@
+/**
+ * Checks for single values once `${VAR}` is expanded: durations, identifiers, booleans, ...
+ * Each returns the typed value or a problem phrase that reads after the key name, e.g.
+ * `lock_timeout` + ` must be a duration such as 60s, 5m or 500ms, got "5x"`.
+ */
+
+import { parseDuration } from "./duration.js";
+import type { ValueKind } from "./keys.js";
+import { redactText } from "./redact.js";
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+/** What PostgreSQL accepts as an unquoted-style name; Confiture still quotes it when it builds SQL. */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+
+// lock_timeout and statement_timeout are int4 milliseconds in PostgreSQL.
+const MAX_LOCK_MS = 2_147_483_647;
+
+const ok = <T>(value: T): Checked<T> => ({ ok: true, value });
+const bad = <T>(problem: string): Checked<T> => ({ ok: false, problem });
+
+function shown(value: unknown): string {
+  return redactText(JSON.stringify(value) ?? String(value));
+}
+
+/** A non-empty string (URLs and paths). */
+export function checkText(value: unknown): Checked<string> {
+  if (typeof value !== "string") return bad(`must be a string, got ${shown(value)}`);
+  if (value.trim() === "") return bad("is empty");
+  return ok(value);
+}
+
+/** A schema or table name Confiture can manage. */
+export function checkIdentifier(value: unknown): Checked<string> {
+  if (typeof value === "string" && IDENTIFIER.test(value)) return ok(value);
+  return bad(
+    `must be an SQL identifier (a letter or _, then letters, digits, _ or $; at most 63 characters), got ${shown(value)}`,
+  );
+}
+
+/** A duration in milliseconds; see duration.ts for the syntax. */
+export function checkDuration(value: unknown, maxMs = Number.MAX_SAFE_INTEGER): Checked<number> {
+  const ms = typeof value === "string" || typeof value === "number" ? parseDuration(value) : undefined;
+  if (ms === undefined) {
+    return bad(
+      `must be a duration such as 60s, 5m, 1h or 500ms (a bare number means seconds), got ${shown(value)}`,
+    );
+  }
+  if (ms > maxMs) return bad(`must be at most ${maxMs} ms (about 24 days), got ${shown(value)}`);
+  return ok(ms);
+}
+
+/** A lock_timeout-style duration: PostgreSQL takes at most int4 milliseconds. */
+export function checkLockDuration(value: unknown): Checked<number> {
+  return checkDuration(value, MAX_LOCK_MS);
+}
+
+/** true/false, also as the strings "true"/"false" that `${VAR}` produces. */
+export function checkBoolean(value: unknown): Checked<boolean> {
+  if (typeof value === "boolean") return ok(value);
+  if (typeof value === "string" && /^(true|false)$/i.test(value.trim())) {
+    return ok(value.trim().toLowerCase() === "true");
+  }
+  return bad(`must be true or false, got ${shown(value)}`);
+}
+
+/** A whole number in [min, max], also as a digit string. */
+export function checkInteger(value: unknown, min: number, max: number): Checked<number> {
+  const n = typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n === "number" && Number.isInteger(n) && n >= min && n <= max) return ok(n);
+  const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+  return bad(`must be a whole number ${range}, got ${shown(value)}`);
+}
+
+/** pg_dump's output formats Confiture can verify and restore. */
+export function checkBackupFormat(value: unknown): Checked<"custom" | "directory"> {
+  if (value === "custom" || value === "directory") return ok(value);
+  return bad(`must be "custom" or "directory", got ${shown(value)}`);
+}
+
+/** A list of shell commands. */
+export function checkCommands(value: unknown): Checked<string[]> {
+  if (Array.isArray(value) && value.every((item) => typeof item === "string" && item.trim() !== "")) {
+    return ok(value as string[]);
+  }
+  return bad('must be a list of non-empty shell commands, e.g. ["./run_smoke_tests.sh"]');
+}
+
+/** The check for a kind of value, for callers that only need to know whether it is valid. */
+export function checkerFor(kind: ValueKind): (value: unknown) => Checked<unknown> {
+  switch (kind) {
+    case "url":
+    case "path":
+      return checkText;
+    case "identifier":
+      return checkIdentifier;
+    case "duration":
+      return (v) => checkDuration(v);
+    case "lock-duration":
+      return checkLockDuration;
+    case "boolean":
+      return checkBoolean;
+    case "compress":
+      return (v) => checkInteger(v, 0, 9);
+    case "retention":
+      return (v) => checkInteger(v, 1, Number.MAX_SAFE_INTEGER);
+    case "backup-format":
+      return checkBackupFormat;
+    case "commands":
+      return checkCommands;
+  }
+}
