@@ -61,7 +61,12 @@ export class UsageError extends ConfitureError {
 /** A migration file or directory is unusable: bad name, duplicate version, not UTF-8, empty. */
 export class MigrationFileError extends ConfitureError {
   readonly file: string | undefined;
-  constructor(message: string, file?: string, code = "MIGRATION_FILE_INVALID", options: ConfitureErrorOptions = {}) {
+  constructor(
+    message: string,
+    file?: string,
+    code = "MIGRATION_FILE_INVALID",
+    options: ConfitureErrorOptions = {},
+  ) {
     super(code, "usage", message, options);
     this.file = file;
   }
@@ -139,6 +144,6 @@ export class MigrationFailedError extends ConfitureError {
 /** Replace the password of every URL-looking substring (and `password=` pairs) with `***`. */
 export function redactSecrets(text: string): string {
   return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s'"]*:)([^@\s'"]*)@/gi, "$1***@")
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s'"]*:)([^\s'"]*)@/gi, "$1***@")
     .replace(/(password\s*=\s*)('[^']*'|"[^"]*"|[^\s&;]+)/gi, "$1***");
 }

@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+/**
+ * The `confiture` binary. `--version` is answered before anything heavy is loaded, so
+ * start-up stays fast; everything else loads the CLI.
+ */
+import { readFileSync } from "node:fs";
+
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  process.stdout.write(`${pkg.version}\n`);
+} else {
+  const { main } = await import("./main.js");
+  process.exitCode = await main(args);
+}

@@ -1,0 +1,119 @@
+/**
+ * CLI wiring: global options, the command tree, and the one place errors become exit codes.
+ * Command groups live in ./commands; they use only the public API ("../index.js").
+ */
+import { Command, CommanderError, Option } from "commander";
+import { type ConfitureConfig, loadConfig, TOOL_VERSION, UsageError } from "../index.js";
+import { registerConfigCommands } from "./commands/config.js";
+import { registerInitCommand } from "./commands/init.js";
+import { registerLockCommands } from "./commands/lock.js";
+import { registerMigrateCommands } from "./commands/migrate.js";
+import { Output } from "./output.js";
+
+/** What every command action receives. */
+export interface CommandEnv {
+  out: Output;
+  /** Loads confiture.yaml + environment + flags (lazily: some commands need none of it). */
+  config(): Promise<ConfitureConfig>;
+}
+
+interface GlobalOptions {
+  config?: string;
+  env?: string;
+  databaseUrl?: string;
+  format: string;
+  quiet?: boolean;
+  color: boolean;
+  debug?: boolean;
+}
+
+/** Run the CLI with these arguments; returns the exit code. Never throws. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  let current: { out: Output; command: string } | undefined;
+  // Before commander has parsed anything we still need to know how to report its errors.
+  const early = outputFor({
+    format: argv.includes("json") && /--format(=|$)/.test(argv.join(" ")) ? "json" : "text",
+    color: !argv.includes("--no-color"),
+    quiet: argv.includes("--quiet"),
+    debug: argv.includes("--debug"),
+  });
+
+  const program = new Command("confiture")
+    .description("PostgreSQL migrations built around recovery")
+    .version(TOOL_VERSION, "-V, --version")
+    .option("-c, --config <file>", "configuration file (default: ./confiture.yaml)")
+    .option("-e, --env <name>", "environment from confiture.yaml (default: $CONFITURE_ENV)")
+    .option("--database-url <url>", "database URL (overrides every other source)")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .option("--quiet", "print only errors")
+    .option("--no-color", "disable colors (NO_COLOR is honoured too)")
+    .option("--debug", "print stack traces for errors")
+    .showHelpAfterError('(run "confiture --help" for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => process.stdout.write(s),
+      // Commander's own messages are reported through Output so JSON mode stays one document.
+      writeErr: () => {},
+      outputError: () => {},
+    });
+
+  const run =
+    (command: string, fn: (env: CommandEnv, ...args: unknown[]) => Promise<number | undefined>) =>
+    async (...args: unknown[]) => {
+      const cmd = args.at(-1) as Command;
+      const g = cmd.optsWithGlobals() as GlobalOptions;
+      const out = outputFor(g);
+      current = { out, command };
+      let cached: Promise<ConfitureConfig> | undefined;
+      const env: CommandEnv = {
+        out,
+        config: () => {
+          cached ??= loadConfig({ configPath: g.config, environment: g.env, databaseUrl: g.databaseUrl });
+          return cached;
+        },
+      };
+      exitCode = (await fn(env, ...args.slice(0, -1))) ?? 0;
+    };
+
+  registerInitCommand(program, run);
+  registerMigrateCommands(program, run);
+  registerLockCommands(program, run);
+  registerConfigCommands(program, run);
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === "commander.helpDisplayed" ||
+        err.code === "commander.version" ||
+        err.code === "commander.help"
+      ) {
+        return 0;
+      }
+      const message = err.message.replace(/^error: /, "");
+      return (current?.out ?? early).error(
+        new UsageError(`${message} (run "confiture --help" for usage)`),
+        current?.command,
+      );
+    }
+    return (current?.out ?? early).error(err, current?.command);
+  }
+}
+
+function outputFor(g: { format: string; color: boolean; quiet?: boolean; debug?: boolean }): Output {
+  const color = g.color && !process.env.NO_COLOR && process.stdout.isTTY === true && g.format !== "json";
+  return new Output({
+    format: g.format === "json" ? "json" : "text",
+    quiet: g.quiet === true,
+    color,
+    debug: g.debug === true || process.env.CONFITURE_DEBUG === "1",
+  });
+}
+
+export type Runner = (
+  command: string,
+  fn: (env: CommandEnv, ...args: unknown[]) => Promise<number | undefined>,
+) => (...args: unknown[]) => Promise<void>;

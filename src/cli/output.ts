@@ -1,0 +1,103 @@
+/**
+ * Everything the CLI writes goes through here: results to stdout (text for people, or exactly
+ * one JSON document), progress and warnings to stderr, and every byte passes `redactSecrets`
+ * so no password reaches a terminal or a CI log.
+ */
+import pc from "picocolors";
+import { ConfitureError, redactSecrets } from "../index.js";
+import { exitCodeFor } from "./exit-codes.js";
+
+export type Format = "text" | "json";
+
+export interface OutputOptions {
+  format: Format;
+  quiet: boolean;
+  color: boolean;
+  debug: boolean;
+}
+
+/** Colors that vanish when color is off. */
+export interface Paint {
+  green(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+  cyan(s: string): string;
+}
+
+export class Output {
+  readonly opts: OutputOptions;
+  readonly paint: Paint;
+  /** Progress lines only on an interactive terminal, never in CI or quiet mode. */
+  readonly progressEnabled: boolean;
+
+  constructor(opts: OutputOptions) {
+    this.opts = opts;
+    const c = pc.createColors(opts.color);
+    this.paint = { green: c.green, red: c.red, yellow: c.yellow, dim: c.dim, bold: c.bold, cyan: c.cyan };
+    this.progressEnabled = !opts.quiet && process.stderr.isTTY === true && !process.env.CI;
+  }
+
+  /** Print the command's result: `text()` for people, or `doc` as the one JSON document. */
+  result(command: string, doc: Record<string, unknown>, text: () => string | undefined): void {
+    if (this.opts.format === "json") {
+      process.stdout.write(
+        `${redactSecrets(JSON.stringify({ ok: true, command, ...doc }, jsonReplacer, 2))}\n`,
+      );
+      return;
+    }
+    if (this.opts.quiet) return;
+    const body = text();
+    if (body) process.stdout.write(`${redactSecrets(body)}\n`);
+  }
+
+  /** A transient progress note (stderr, TTY only). */
+  progress(message: string): void {
+    if (this.progressEnabled) process.stderr.write(`${redactSecrets(this.paint.dim(message))}\n`);
+  }
+
+  /** Something the user should know that is not a failure (stderr, unless --quiet). */
+  warn(message: string): void {
+    if (!this.opts.quiet)
+      process.stderr.write(`${redactSecrets(`${this.paint.yellow("warning:")} ${message}`)}\n`);
+  }
+
+  /** Report an error: one line on stderr (JSON document on stdout with --format json). Returns the exit code. */
+  error(err: unknown, command: string | undefined): number {
+    const known = err instanceof ConfitureError;
+    const code = known ? err.code : "INTERNAL_ERROR";
+    let message = err instanceof Error ? err.message : String(err);
+    if (!known)
+      message = `internal error: ${message}${this.opts.debug ? "" : " (run with --debug for the stack trace)"}`;
+    const exit = known ? exitCodeFor(err.category) : 1;
+    if (this.opts.format === "json") {
+      const error: Record<string, unknown> = { code, message, exitCode: exit };
+      if (known && err.details) error.details = err.details;
+      process.stdout.write(
+        `${redactSecrets(JSON.stringify({ ok: false, command: command ?? null, error }, jsonReplacer, 2))}\n`,
+      );
+    } else {
+      process.stderr.write(`${redactSecrets(`${this.paint.red("error:")} ${message}`)}\n`);
+    }
+    if (this.opts.debug && err instanceof Error && err.stack)
+      process.stderr.write(`${redactSecrets(err.stack)}\n`);
+    return exit;
+  }
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
+}
+
+/** Render rows as an aligned table (plain text; colors applied per cell by the caller). */
+export function table(headers: string[], rows: string[][]): string {
+  const visible = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "").length;
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ""))));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c + " ".repeat(widths[i]! - visible(c))))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join("\n");
+}

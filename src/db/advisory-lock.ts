@@ -1,0 +1,125 @@
+/**
+ * The migration lock: one session-level advisory lock per database + tracking table.
+ *
+ * Session-level (not transaction-level) because a run spans many transactions and, for
+ * no-transaction migrations, statements outside any transaction. The server releases it
+ * when the session ends, so a killed process never leaves it behind once its backend exits.
+ *
+ * Why `pg_advisory_unlock_all()` from another session (the runbook's "force unlock") does
+ * nothing: advisory locks belong to the session that took them, and unlock functions only
+ * release the *calling* session's locks. The only way to free a lock held by a stuck session
+ * is to end that session — `pg_terminate_backend(pid)` — which is what `confiture unlock` does.
+ */
+import { LockTimeoutError } from "../errors.js";
+import { isLockNotAvailable } from "./pg-errors.js";
+import type { Session } from "./session.js";
+
+/** Both halves of the two-int4 advisory key, and a human label. */
+export interface LockKey {
+  classid: number;
+  objid: number;
+  label: string;
+}
+
+/** A session holding (or waiting for) the migration lock, from pg_locks + pg_stat_activity. */
+export interface LockHolder {
+  pid: number;
+  user: string | null;
+  host: string | null;
+  application: string | null;
+  /** When the holder's session started (the lock is taken right after connecting). */
+  since: string | null;
+  state: string | null;
+  stateSince: string | null;
+  query: string | null;
+  granted: boolean;
+}
+
+/** "Conf" in ASCII: the first half of every Confiture key, so other apps' locks never collide. */
+const CONFITURE_CLASSID = 0x436f6e66;
+
+/** FNV-1a, masked to a positive int4 so it reads the same in pg_locks.objid (an oid). */
+function fnv1a31(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(text, "utf8")) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h & 0x7fffffff;
+}
+
+/** The lock key for a tracking table. The database is implicit: advisory locks are per database. */
+export function migrationLockKey(schema: string, trackingTable: string): LockKey {
+  const label = `${schema}.${trackingTable}`;
+  return { classid: CONFITURE_CLASSID, objid: fnv1a31(label), label };
+}
+
+const HOLDERS_SQL = `
+select a.pid, a.usename as user,
+       coalesce(a.client_hostname, host(a.client_addr), 'local socket') as host,
+       a.application_name as application, a.backend_start::text as since, a.state,
+       a.state_change::text as state_since, a.query, l.granted
+  from pg_locks l
+  join pg_stat_activity a on a.pid = l.pid
+ where l.locktype = 'advisory'
+   and l.database = (select oid from pg_database where datname = current_database())
+   and l.classid = $1::bigint::oid and l.objid = $2::bigint::oid and l.objsubid = 2
+   and l.pid <> pg_backend_pid()
+ order by l.granted desc, a.backend_start`;
+
+/** Every other session holding or waiting for the lock, holder first. */
+export async function lockSessions(session: Session, key: LockKey): Promise<LockHolder[]> {
+  const rows = await session.query<LockHolder>(HOLDERS_SQL, [key.classid, key.objid]);
+  return rows.map((r) => ({ ...r, pid: Number(r.pid) }));
+}
+
+/** The session holding the lock now, or undefined. */
+export async function lockHolder(session: Session, key: LockKey): Promise<LockHolder | undefined> {
+  return (await lockSessions(session, key)).find((h) => h.granted);
+}
+
+/** One line naming the holder: pid, user, host, application, since, query. */
+export function describeHolder(h: LockHolder): string {
+  const query = h.query ? h.query.replace(/\s+/g, " ").slice(0, 120) : "";
+  return (
+    `pid ${h.pid}, user ${h.user ?? "?"}, host ${h.host ?? "?"}, application "${h.application ?? ""}", ` +
+    `since ${h.since ?? "?"}, state ${h.state ?? "?"}${query ? `, query: ${query}` : ""}`
+  );
+}
+
+/**
+ * Take the lock, waiting up to `timeoutMs`. The wait happens inside PostgreSQL
+ * (`lock_timeout` applies to advisory lock waits), so waiters queue fairly instead of polling.
+ * Throws LockTimeoutError naming the holder.
+ */
+export async function acquireMigrationLock(session: Session, key: LockKey, timeoutMs: number): Promise<void> {
+  // lock_timeout = 0 means "wait forever"; a configured 0 should mean "don't wait".
+  const effective = Math.max(1, Math.round(timeoutMs));
+  await session.query(`select set_config('lock_timeout', $1, false)`, [`${effective}ms`]);
+  try {
+    await session.query("select pg_advisory_lock($1::int4, $2::int4)", [key.classid, key.objid]);
+  } catch (err) {
+    if (!isLockNotAvailable(err)) throw err;
+    const holder = await lockHolder(session, key).catch(() => undefined);
+    const who = holder ? describeHolder(holder) : "a session that has since ended";
+    throw new LockTimeoutError(
+      `the migration lock (${key.label}) is held by another session and was not released within ${formatMs(timeoutMs)}: ${who}. ` +
+        `Wait for it to finish, or if it is stuck run "confiture lock status" and "confiture unlock".`,
+      { details: { holder } },
+    );
+  } finally {
+    await session.query("reset lock_timeout").catch(() => {});
+  }
+}
+
+/** Release the lock if this session holds it. Never throws: closing the session releases it too. */
+export async function releaseMigrationLock(session: Session, key: LockKey): Promise<void> {
+  if (session.closed) return;
+  await session
+    .query("select pg_advisory_unlock($1::int4, $2::int4)", [key.classid, key.objid])
+    .catch(() => {});
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}

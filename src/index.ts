@@ -1,0 +1,39 @@
+/**
+ * Confiture's public API. Everything the CLI does is available here; the library returns
+ * results and throws typed errors (see ./errors.js), and never prints or exits.
+ *
+ * @example
+ * import { loadConfig, migrateUp } from "confiture";
+ * const config = await loadConfig({ environment: "staging" });
+ * const { applied } = await migrateUp(config);
+ */
+
+export { loadConfig, requireDatabaseUrl } from "./config/load.js";
+export { describeConfig, redactUrl } from "./config/redact.js";
+export type { ConfitureConfig, DatabaseUrlSetting, LoadConfigOptions } from "./config/types.js";
+export { describeHolder, type LockHolder } from "./db/advisory-lock.js";
+export { TOOL_VERSION } from "./db/session.js";
+export * from "./errors.js";
+export { type LockStatusResult, lockStatus, type UnlockResult, unlock } from "./locking/lock-ops.js";
+export { checksumOf } from "./migrations/checksum.js";
+export { type DownOptions, type DownResult, migrateDown } from "./migrations/down.js";
+export { type MigrationFile, readMigrations } from "./migrations/files.js";
+export { generateMigration } from "./migrations/generate.js";
+export type { ChecksumProblem } from "./migrations/history-checks.js";
+export {
+  baseline,
+  migrationChecksum,
+  repairChecksum,
+  resolveFailed,
+  type VerifyChecksumsResult,
+  verifyChecksums,
+} from "./migrations/history-ops.js";
+export type { RunnerEvent } from "./migrations/runner.js";
+export {
+  type MigrationState,
+  type MigrationStatusEntry,
+  migrationStatus,
+  type StatusResult,
+} from "./migrations/status.js";
+export { type AppliedMigration, migrateUp, type UpOptions, type UpResult } from "./migrations/up.js";
+export { type InitResult, init } from "./project/init.js";

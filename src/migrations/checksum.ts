@@ -1,0 +1,19 @@
+/**
+ * Migration checksums: SHA-256 (hex) of the `.up.sql` content after stripping a UTF-8 BOM and
+ * turning CRLF into LF, so a Git line-ending setting never changes a checksum.
+ */
+import { createHash } from "node:crypto";
+
+/** The text a checksum is computed over: BOM stripped, CRLF -> LF. */
+export function normalizeSql(text: string): string {
+  return (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).replace(/\r\n/g, "\n");
+}
+
+/**
+ * SHA-256 hex of normalized migration text.
+ *
+ * @example checksumOf("create table t();\r\n") === checksumOf("create table t();\n")
+ */
+export function checksumOf(text: string): string {
+  return createHash("sha256").update(normalizeSql(text), "utf8").digest("hex");
+}

@@ -1,0 +1,82 @@
+/**
+ * Checks every migration a run will execute *before* anything runs, so bad input changes
+ * nothing: unknown directives, empty files, syntax errors, statements that cannot run in a
+ * transaction without `-- confiture:no-transaction`, and transaction control that would break
+ * the tool's own per-migration transaction.
+ */
+import { MigrationFileError, OperationFailedError } from "../errors.js";
+import { findNonTransactional, findTransactionControl, parseDirectives } from "./sql-analysis.js";
+import { type SqlStatement, SqlSyntaxError, splitSql } from "./sql-split.js";
+
+/** A migration script ready to run: its statements and how to run them. */
+export interface PreparedScript {
+  /** Migration id. */
+  id: string;
+  file: string;
+  direction: "up" | "down";
+  sql: string;
+  statements: SqlStatement[];
+  noTransaction: boolean;
+}
+
+export const NO_TRANSACTION_DIRECTIVE = "-- confiture:no-transaction";
+
+/** Parse and validate one script; throws a typed error that names the file and line. */
+export async function prepareScript(
+  id: string,
+  file: string,
+  direction: "up" | "down",
+  sql: string,
+  serverVersionNum: number,
+): Promise<PreparedScript> {
+  const directives = parseDirectives(sql);
+  if (directives.unknown.length > 0) {
+    throw new MigrationFileError(
+      `${file}: unknown directive "-- confiture:${directives.unknown[0]}"; the only directive is "${NO_TRANSACTION_DIRECTIVE}"`,
+      file,
+      "MIGRATION_UNKNOWN_DIRECTIVE",
+    );
+  }
+  let statements: SqlStatement[];
+  try {
+    statements = await splitSql(sql);
+  } catch (err) {
+    if (err instanceof SqlSyntaxError) {
+      throw new OperationFailedError(
+        "MIGRATION_SYNTAX_ERROR",
+        `migration ${id} has a syntax error at ${file}:${err.line}: ${err.message.replace(/ \(line \d+\)$/, "")}. ` +
+          `Nothing was applied; fix the file and run the command again.`,
+        { details: { migration: id, file, line: err.line } },
+      );
+    }
+    throw err;
+  }
+  if (statements.length === 0) {
+    throw new MigrationFileError(
+      `${file} contains no SQL statements; write the migration or delete the file`,
+      file,
+      "MIGRATION_EMPTY",
+    );
+  }
+  if (!directives.noTransaction) {
+    const nonTx = findNonTransactional(statements, serverVersionNum)[0];
+    if (nonTx) {
+      throw new MigrationFileError(
+        `${file}:${nonTx.statement.startLine}: ${nonTx.reason} cannot run inside a transaction; ` +
+          `add "${NO_TRANSACTION_DIRECTIVE}" as the first line of the file so it runs statement by statement outside a transaction. Nothing was applied.`,
+        file,
+        "MIGRATION_NEEDS_NO_TRANSACTION",
+      );
+    }
+    const control = findTransactionControl(statements)[0];
+    if (control) {
+      throw new MigrationFileError(
+        `${file}:${control.statement.startLine}: ${control.reason} is not allowed in a migration: Confiture runs each migration in its own transaction. ` +
+          `Remove it (or use "${NO_TRANSACTION_DIRECTIVE}"). Nothing was applied.`,
+        file,
+        "MIGRATION_TRANSACTION_CONTROL",
+      );
+    }
+  }
+  return { id, file, direction, sql, statements, noTransaction: directives.noTransaction };
+}

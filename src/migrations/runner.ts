@@ -1,0 +1,208 @@
+/**
+ * Runs one prepared migration script against a session.
+ *
+ * Transactional scripts run in their own transaction together with the history change, so a
+ * failure (or a killed process) leaves no trace in schema or history. No-transaction scripts
+ * run statement by statement; their history row is written *first* as `failed` with an
+ * "in progress" note and updated after each statement, so a crash leaves an honest record
+ * that blocks `up` until someone settles it with `migrate resolve`.
+ *
+ * DDL runs under `statement_lock_timeout`; a lock timeout (55P03) is retried with backoff a
+ * bounded number of times, so a migration never queues an ACCESS EXCLUSIVE lock in front of
+ * production traffic indefinitely.
+ */
+
+import { qualify } from "../db/identifiers.js";
+import { isConnectionLost, isLockNotAvailable } from "../db/pg-errors.js";
+import type { Session } from "../db/session.js";
+import { MigrationFailedError, redactSecrets, SqlError } from "../errors.js";
+import type { PreparedScript } from "./preflight.js";
+import type { SqlStatement } from "./sql-split.js";
+import { lineOfCharIndex } from "./sql-split.js";
+import { deleteHistoryRow, type HistoryTables, writeHistoryRow } from "./tracking.js";
+
+/** Progress notes the runner emits; the CLI decides whether and how to show them. */
+export type RunnerEvent =
+  | { type: "lock-retry"; id: string; attempt: number; delayMs: number }
+  | { type: "statement"; id: string; index: number; total: number };
+
+export interface RunOptions {
+  tables: HistoryTables;
+  statementLockTimeoutMs: number;
+  /** Total attempts when a statement hits lock_timeout (1 = no retry). */
+  lockAttempts?: number;
+  /** Base backoff in ms, doubled each retry. */
+  backoffMs?: number;
+  /** Transactional scripts only: run inside the caller's open transaction, no BEGIN/COMMIT. */
+  inOuterTransaction?: boolean;
+  /** Name of the migration (for the history row). */
+  name: string;
+  checksum: string;
+  onEvent?: (e: RunnerEvent) => void;
+}
+
+const DEFAULT_ATTEMPTS = 5;
+const DEFAULT_BACKOFF_MS = 500;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Run a script and record it (up: write the row; down: delete it). Returns elapsed ms. */
+export async function runScript(session: Session, script: PreparedScript, opts: RunOptions): Promise<number> {
+  const started = performance.now();
+  if (script.noTransaction) await runWithoutTransaction(session, script, opts, started);
+  else await runInTransaction(session, script, opts, started);
+  return Math.round(performance.now() - started);
+}
+
+async function setLockTimeout(session: Session, ms: number, local: boolean): Promise<void> {
+  await session.query("select set_config('lock_timeout', $1, $2)", [
+    `${Math.max(1, Math.round(ms))}ms`,
+    local,
+  ]);
+}
+
+async function recordSuccess(session: Session, script: PreparedScript, opts: RunOptions, started: number) {
+  if (script.direction === "down") {
+    await deleteHistoryRow(session, opts.tables, script.id);
+    return;
+  }
+  await writeHistoryRow(session, opts.tables, {
+    version: script.id,
+    name: opts.name,
+    checksum: opts.checksum,
+    executionMs: Math.round(performance.now() - started),
+    status: "applied",
+    error: null,
+  });
+}
+
+async function runInTransaction(session: Session, script: PreparedScript, opts: RunOptions, started: number) {
+  const attempts = opts.inOuterTransaction ? 1 : (opts.lockAttempts ?? DEFAULT_ATTEMPTS);
+  for (let attempt = 1; ; attempt++) {
+    let current: SqlStatement | undefined;
+    try {
+      if (!opts.inOuterTransaction) await session.exec("begin");
+      await setLockTimeout(session, opts.statementLockTimeoutMs, true);
+      for (const stmt of script.statements) {
+        current = stmt;
+        await session.exec(stmt.text);
+      }
+      current = undefined;
+      await recordSuccess(session, script, opts, started);
+      if (!opts.inOuterTransaction) await session.exec("commit");
+      return;
+    } catch (err) {
+      if (!opts.inOuterTransaction) await session.exec("rollback").catch(() => {});
+      if (isLockNotAvailable(err) && attempt < attempts && !session.closed) {
+        const delayMs = (opts.backoffMs ?? DEFAULT_BACKOFF_MS) * 2 ** (attempt - 1);
+        opts.onEvent?.({ type: "lock-retry", id: script.id, attempt, delayMs });
+        await sleep(delayMs);
+        continue;
+      }
+      throw failure(script, current, err, "transactional");
+    }
+  }
+}
+
+async function runWithoutTransaction(
+  session: Session,
+  script: PreparedScript,
+  opts: RunOptions,
+  started: number,
+) {
+  const total = script.statements.length;
+  const progress = (done: number) =>
+    `${script.direction === "down" ? "rollback" : "migration"} in progress: ${done} of ${total} statements completed ` +
+    `(outside a transaction) by session pid ${session.pid}; if this row is still here the run was interrupted`;
+  // Written before the first statement: if the process dies, history says so.
+  await writeHistoryRow(session, opts.tables, {
+    version: script.id,
+    name: opts.name,
+    checksum: opts.checksum,
+    executionMs: null,
+    status: "failed",
+    error: progress(0),
+  });
+  const attempts = opts.lockAttempts ?? DEFAULT_ATTEMPTS;
+  await setLockTimeout(session, opts.statementLockTimeoutMs, false);
+  try {
+    for (const [i, stmt] of script.statements.entries()) {
+      opts.onEvent?.({ type: "statement", id: script.id, index: i + 1, total });
+      // A CONCURRENTLY build that timed out may leave an INVALID index behind; retrying would
+      // only fail on "already exists", so those are not retried.
+      const retriable = !/\bconcurrently\b/i.test(stmt.text);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await session.exec(stmt.text);
+          break;
+        } catch (err) {
+          if (retriable && isLockNotAvailable(err) && attempt < attempts && !session.closed) {
+            const delayMs = (opts.backoffMs ?? DEFAULT_BACKOFF_MS) * 2 ** (attempt - 1);
+            opts.onEvent?.({ type: "lock-retry", id: script.id, attempt, delayMs });
+            await sleep(delayMs);
+            continue;
+          }
+          const fail = failure(script, stmt, err, "no-transaction", i);
+          const sqlstate = fail.sqlstate ? ` (${fail.sqlstate})` : "";
+          const rawMessage = redactSecrets(err instanceof Error ? err.message : String(err));
+          await writeHistoryRow(session, opts.tables, {
+            version: script.id,
+            name: opts.name,
+            checksum: opts.checksum,
+            executionMs: Math.round(performance.now() - started),
+            status: "failed",
+            error: `${script.direction === "down" ? "rollback " : ""}statement ${i + 1} of ${total} failed at line ${fail.line ?? "?"}: ${rawMessage}${sqlstate}; ${i} of ${total} statements completed outside a transaction`,
+          }).catch(() => {});
+          throw fail;
+        }
+      }
+      if (i + 1 < total) {
+        await session.query(
+          `update ${qualify(opts.tables.schema, opts.tables.trackingTable)} set error = $2 where version = $1`,
+          [script.id, progress(i + 1)],
+        );
+      }
+    }
+    await recordSuccess(session, script, opts, started);
+  } finally {
+    await session.query("reset lock_timeout").catch(() => {});
+  }
+}
+
+/** Build the user-facing failure: file, line, SQLSTATE, and what to do next. */
+function failure(
+  script: PreparedScript,
+  stmt: SqlStatement | undefined,
+  err: unknown,
+  mode: "transactional" | "no-transaction",
+  completed = 0,
+): MigrationFailedError {
+  const sqlstate = err instanceof SqlError ? err.server.sqlstate : undefined;
+  let line: number | undefined;
+  if (stmt) {
+    const pos = err instanceof SqlError ? err.server.position : undefined;
+    line = pos ? lineOfCharIndex(script.sql, stmt.charStart + pos - 1) : stmt.startLine;
+  }
+  const raw = redactSecrets(err instanceof Error ? err.message : String(err));
+  const lost = isConnectionLost(err);
+  const where = line ? ` at line ${line}` : "";
+  const verb = script.direction === "down" ? "rollback of" : "migration";
+  const head = `${verb} ${script.id} failed${where} (${script.file}): ${raw}${sqlstate ? ` (${sqlstate})` : ""}`;
+  let next: string;
+  if (mode === "transactional") {
+    next = lost
+      ? "The connection was lost; the transaction was rolled back by the server, so nothing from this migration was applied."
+      : `Nothing from this ${script.direction === "down" ? "rollback" : "migration"} was applied; fix the file and run "confiture migrate ${script.direction}" again.`;
+  } else {
+    const total = script.statements.length;
+    next =
+      `It ran outside a transaction: ${completed} of ${total} statements took effect and it is recorded as failed. ` +
+      `Clean up by hand, then run "confiture migrate resolve ${script.id} --rolled-back" (or --applied), fix the file, and run "confiture migrate up" again.`;
+  }
+  return new MigrationFailedError(`${head}. ${next}`, {
+    migration: script.id,
+    file: script.file,
+    ...(line ? { line } : {}),
+    ...(sqlstate ? { sqlstate } : {}),
+  });
+}

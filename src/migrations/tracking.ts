@@ -1,0 +1,201 @@
+/**
+ * The history tables: `<schema>.<tracking_table>` (SPEC section 3) and `<schema>.confiture_events`.
+ * Rows written by hand with only (version, applied_at, checksum) are valid rows: every other
+ * column is nullable or has a default, and readers treat a null status as 'applied'.
+ */
+import { qualify, quoteIdent } from "../db/identifiers.js";
+import { actorHost, type Session, TOOL_VERSION } from "../db/session.js";
+import { SqlError } from "../errors.js";
+
+/** Where the history lives. */
+export interface HistoryTables {
+  schema: string;
+  trackingTable: string;
+}
+
+export const EVENTS_TABLE = "confiture_events";
+
+export type RowStatus = "applied" | "failed" | "baseline" | "reconstructed" | (string & {});
+
+/** One row of the tracking table. */
+export interface AppliedRow {
+  version: string;
+  name: string | null;
+  checksum: string | null;
+  appliedAt: Date;
+  executionMs: number | null;
+  appliedBy: string | null;
+  status: RowStatus;
+  error: string | null;
+}
+
+const TRACKING_COLUMNS: Array<[string, string]> = [
+  ["version", "text primary key"],
+  ["name", "text"],
+  ["checksum", "text"],
+  ["applied_at", "timestamptz not null default now()"],
+  ["execution_ms", "integer"],
+  ["applied_by", "text default current_user"],
+  ["status", "text not null default 'applied'"],
+  ["error", "text"],
+];
+
+function trackingDdl(schema: string, table: string): string {
+  const cols = TRACKING_COLUMNS.map(([n, t]) => `  ${quoteIdent(n)} ${t}`).join(",\n");
+  return `create table if not exists ${qualify(schema, table)} (\n${cols}\n)`;
+}
+
+function eventsDdl(schema: string): string {
+  return `create table if not exists ${qualify(schema, EVENTS_TABLE)} (
+  id bigserial primary key,
+  at timestamptz not null default now(),
+  actor text not null default current_user,
+  host text,
+  command text not null,
+  environment text,
+  outcome text not null,
+  details jsonb not null default '{}'::jsonb
+)`;
+}
+
+/** True when the tracking table exists. */
+export async function trackingTableExists(session: Session, t: HistoryTables): Promise<boolean> {
+  const rows = await session.query<{ ok: boolean }>("select to_regclass($1) is not null as ok", [
+    qualify(t.schema, t.trackingTable),
+  ]);
+  return rows[0]?.ok === true;
+}
+
+/**
+ * Create the schema, the tracking table and the events table when missing, and add any column
+ * a hand-made or older tracking table lacks. Call only while holding the migration lock.
+ */
+export async function ensureHistoryTables(session: Session, t: HistoryTables): Promise<{ created: boolean }> {
+  const rows = await session.query<{ tracking: boolean; events: boolean; schema: boolean }>(
+    `select to_regclass($1) is not null as tracking, to_regclass($2) is not null as events,
+            exists (select from pg_namespace where nspname = $3) as schema`,
+    [qualify(t.schema, t.trackingTable), qualify(t.schema, EVENTS_TABLE), t.schema],
+  );
+  const have = rows[0]!;
+  if (!have.schema) await session.exec(`create schema if not exists ${quoteIdent(t.schema)}`);
+  if (!have.events) await session.exec(eventsDdl(t.schema));
+  if (!have.tracking) {
+    await session.exec(trackingDdl(t.schema, t.trackingTable));
+    return { created: true };
+  }
+  const present = await session.query<{ column_name: string }>(
+    "select column_name from information_schema.columns where table_schema = $1 and table_name = $2",
+    [t.schema, t.trackingTable],
+  );
+  const names = new Set(present.map((r) => r.column_name));
+  for (const [name, type] of TRACKING_COLUMNS) {
+    if (names.has(name) || name === "version") continue;
+    await session.exec(
+      `alter table ${qualify(t.schema, t.trackingTable)} add column if not exists ${quoteIdent(name)} ${type.replace(" not null", "")}`,
+    );
+  }
+  return { created: false };
+}
+
+/** Create a fresh tracking table (used by `init --force` after moving the old one aside). */
+export async function createTrackingTable(session: Session, t: HistoryTables): Promise<void> {
+  await session.exec(trackingDdl(t.schema, t.trackingTable));
+}
+
+/** All rows, oldest first. Returns [] when the table does not exist (one round trip either way). */
+export async function readHistory(session: Session, t: HistoryTables): Promise<AppliedRow[]> {
+  let rows: Array<{
+    version: string;
+    name: string | null;
+    checksum: string | null;
+    applied_at: Date;
+    execution_ms: number | null;
+    applied_by: string | null;
+    status: string | null;
+    error: string | null;
+  }>;
+  try {
+    rows = await session.query(
+      `select version, name, checksum, applied_at, execution_ms, applied_by, status, error
+         from ${qualify(t.schema, t.trackingTable)} order by applied_at, version`,
+    );
+  } catch (err) {
+    if (err instanceof SqlError && (err.server.sqlstate === "42P01" || err.server.sqlstate === "3F000"))
+      return [];
+    throw err;
+  }
+  return rows.map((r) => ({
+    version: r.version,
+    name: r.name,
+    checksum: r.checksum,
+    appliedAt: r.applied_at,
+    executionMs: r.execution_ms,
+    appliedBy: r.applied_by,
+    status: r.status ?? "applied",
+    error: r.error,
+  }));
+}
+
+/** `user@host (confiture X)`, computed in SQL so current_user is the server's view. */
+const APPLIED_BY_SQL = `current_user || '@' || $7::text || ' (confiture ${TOOL_VERSION})'`;
+
+/** Insert or replace a history row. */
+export async function writeHistoryRow(
+  session: Session,
+  t: HistoryTables,
+  row: {
+    version: string;
+    name: string;
+    checksum: string;
+    executionMs: number | null;
+    status: RowStatus;
+    error: string | null;
+  },
+): Promise<void> {
+  await session.query(
+    `insert into ${qualify(t.schema, t.trackingTable)}
+       (version, name, checksum, applied_at, execution_ms, applied_by, status, error)
+     values ($1, $2, $3, now(), $4, ${APPLIED_BY_SQL}, $5, $6)
+     on conflict (version) do update set name = excluded.name, checksum = excluded.checksum,
+       applied_at = excluded.applied_at, execution_ms = excluded.execution_ms,
+       applied_by = excluded.applied_by, status = excluded.status, error = excluded.error`,
+    [row.version, row.name, row.checksum, row.executionMs, row.status, row.error, actorHost()],
+  );
+}
+
+/** Delete one history row; returns whether it existed. */
+export async function deleteHistoryRow(
+  session: Session,
+  t: HistoryTables,
+  version: string,
+): Promise<boolean> {
+  const rows = await session.query(
+    `delete from ${qualify(t.schema, t.trackingTable)} where version = $1 returning version`,
+    [version],
+  );
+  return rows.length > 0;
+}
+
+/** An audit record of a command that changed the database or its history. */
+export interface EventRecord {
+  command: string;
+  environment: string | undefined;
+  outcome: "success" | "failed" | "dry-run" | (string & {});
+  details: Record<string, unknown>;
+}
+
+/** Append to confiture_events (creating it if needed). Never throws: auditing must not mask the real outcome. */
+export async function recordEvent(session: Session, t: HistoryTables, event: EventRecord): Promise<boolean> {
+  if (session.closed) return false;
+  try {
+    await session.exec(eventsDdl(t.schema));
+    await session.query(
+      `insert into ${qualify(t.schema, EVENTS_TABLE)} (host, command, environment, outcome, details)
+       values ($1, $2, $3, $4, $5::jsonb)`,
+      [actorHost(), event.command, event.environment ?? null, event.outcome, JSON.stringify(event.details)],
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
