@@ -1,0 +1,121 @@
+/**
+ * The library API against real PostgreSQL: results and typed errors, never printing.
+ * (The CLI is covered end to end in test/e2e; this is what `import { ... } from "confiture"` gives.)
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { acquireMigrationLock, migrationLockKey, releaseMigrationLock } from "../../src/db/advisory-lock.js";
+import { openSession } from "../../src/db/session.js";
+import {
+  CheckFailedError,
+  ConnectionError,
+  LockTimeoutError,
+  loadConfig,
+  MigrationFailedError,
+  MigrationFileError,
+  migrateDown,
+  migrateUp,
+  migrationStatus,
+} from "../../src/index.js";
+import { createTestDatabase, type TestDatabase, urlWithPassword } from "../support/database.js";
+import { makeProject, type TestProject } from "../support/project.js";
+
+let db: TestDatabase;
+const projects: TestProject[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase("library");
+});
+afterAll(async () => {
+  await Promise.all(projects.map((p) => p.cleanup()));
+  await db.drop();
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+async function project(schema: string, migrations: Record<string, string>) {
+  const p = await makeProject({ config: `schema: ${schema}\nlock_timeout: 1s\n`, migrations });
+  projects.push(p);
+  return loadConfig({ cwd: p.dir, databaseUrl: db.url, env: {} });
+}
+
+describe("library", () => {
+  it("applies migrations, returns results, and writes nothing to stdout or stderr", async () => {
+    const out = vi.spyOn(process.stdout, "write");
+    const err = vi.spyOn(process.stderr, "write");
+    const config = await project("lib_ok", {
+      "001_a.up.sql": "create table lib_ok.a (id int);",
+      "002_b.up.sql": "create table lib_ok.b (id int);",
+      "002_b.down.sql": "drop table lib_ok.b;",
+    });
+    const up = await migrateUp(config);
+    expect(up.applied.map((a) => a.id)).toEqual(["001_a", "002_b"]);
+    const status = await migrationStatus(config);
+    expect(status.migrations.map((m) => [m.id, m.state])).toEqual([
+      ["001_a", "applied"],
+      ["002_b", "applied"],
+    ]);
+    const down = await migrateDown(config, { steps: 1 });
+    expect(down.rolledBack.map((r) => r.id)).toEqual(["002_b"]);
+    expect(out).not.toHaveBeenCalled();
+    expect(err).not.toHaveBeenCalled();
+  });
+
+  it("throws MigrationFailedError with migration, line and SQLSTATE, and keeps earlier migrations", async () => {
+    const config = await project("lib_fail", {
+      "001_a.up.sql": "create table lib_fail.a (id int);",
+      "002_b.up.sql": "create table lib_fail.b (id int);\n\ninsert into lib_fail.missing values (1);\n",
+    });
+    const failure = await migrateUp(config).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(MigrationFailedError);
+    const f = failure as MigrationFailedError;
+    expect([f.migration, f.line, f.sqlstate, f.category]).toEqual(["002_b", 3, "42P01", "failed"]);
+    const tables = await db.query("select tablename from pg_tables where schemaname = 'lib_fail' order by 1");
+    expect(tables.rows.map((r) => r.tablename)).toEqual(["a", "confiture_events", "confiture_migrations"]);
+  });
+
+  it("refuses to start on a changed file with --verify-checksums (CheckFailedError)", async () => {
+    const config = await project("lib_sum", { "001_a.up.sql": "create table lib_sum.a (id int);" });
+    await migrateUp(config);
+    await db.query("update lib_sum.confiture_migrations set checksum = 'tampered'");
+    const err = await migrateUp(config, { verifyChecksums: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CheckFailedError);
+    expect((err as CheckFailedError).code).toBe("CHECKSUM_MISMATCH");
+  });
+
+  it("rejects duplicate numeric versions naming both files (MigrationFileError)", async () => {
+    const config = await project("lib_dup", { "001_a.up.sql": "select 1;", "1_b.up.sql": "select 1;" });
+    const err = (await migrateUp(config).catch((e: unknown) => e)) as MigrationFileError;
+    expect(err).toBeInstanceOf(MigrationFileError);
+    expect(err.message).toContain("001_a.up.sql");
+    expect(err.message).toContain("1_b.up.sql");
+  });
+
+  it("a held lock makes the next acquirer time out with LockTimeoutError naming the holder", async () => {
+    const holder = await openSession(db.url, { command: "test holder" });
+    const waiter = await openSession(db.url, { command: "test waiter" });
+    const key = migrationLockKey("public", "confiture_migrations");
+    try {
+      await acquireMigrationLock(holder, key, 1000);
+      const err = (await acquireMigrationLock(waiter, key, 300).catch((e: unknown) => e)) as LockTimeoutError;
+      expect(err).toBeInstanceOf(LockTimeoutError);
+      expect(err.message).toContain(`pid ${holder.pid}`);
+      expect(err.message).toContain("confiture: test holder");
+      await releaseMigrationLock(holder, key);
+      await acquireMigrationLock(waiter, key, 1000);
+    } finally {
+      await holder.close();
+      await waiter.close();
+    }
+  });
+
+  it("maps a wrong password to ConnectionError without the password in the message", async () => {
+    const config = await project("lib_conn", {});
+    const bad = { ...config, database: { url: urlWithPassword(db.url, "wrong-PW-4471"), source: "test" } };
+    const err = (await migrationStatus(bad).catch((e: unknown) => e)) as ConnectionError;
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect(err.category).toBe("connection");
+    expect(err.message).toContain("28P01");
+    expect(err.message).not.toContain("wrong-PW-4471");
+  });
+});
