@@ -9,7 +9,7 @@ import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
 import { checkLiteralValues, SettingResolver } from "./settings.js";
-import { type RawFile, validateStructure } from "./structure.js";
+import type { RawFile } from "./structure.js";
 import { closestMatch } from "./suggest.js";
 import type { ConfitureConfig, DatabaseUrlSetting, LoadConfigOptions } from "./types.js";
 import {
@@ -43,7 +43,11 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Confitur
   const cwd = resolve(opts.cwd ?? process.cwd());
   const env: Env = opts.env ?? process.env;
   const source = await locateSource(opts.configPath, cwd);
-  const file: RawFile = source === undefined ? { layer: {}, environments: {} } : validateStructure(source);
+  // zod is only loaded when there is a file to validate: it is a large share of start-up time.
+  const file: RawFile =
+    source === undefined
+      ? { layer: {}, environments: {} }
+      : (await import("./structure.js")).validateStructure(source);
   const environment = selectEnvironment(opts, env, file, source);
   checkLiteralValues(source, file);
 

@@ -5,6 +5,9 @@
  * `<version>` is digits ordered by numeric value. The migration id is the file stem without
  * `.up.sql` (`001_create_users`) — what the tracking table stores in `version`.
  */
+import { isUtf8 } from "node:buffer";
+import { hash } from "node:crypto";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { MigrationFileError } from "../errors.js";
@@ -22,25 +25,28 @@ export interface MigrationFile {
   downPath: string | undefined;
   /** SHA-256 of the normalized up file. */
   checksum: string;
-  /** Up SQL, normalized (BOM stripped, LF line endings). */
-  upSql: string;
+  /** Up SQL, normalized (BOM stripped, LF line endings). Read on first access. */
+  readonly upSql: string;
 }
 
 const FILE_RE = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_-]*)\.(up|down)\.sql$/;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Decode a migration file, refusing anything that is not valid UTF-8. */
 export async function readSqlFile(file: string): Promise<string> {
-  const bytes = await readFile(file);
-  try {
-    return normalizeSql(utf8.decode(bytes));
-  } catch {
-    throw new MigrationFileError(
-      `${file} is not valid UTF-8; re-save it as UTF-8 (PostgreSQL migrations must be UTF-8 text)`,
-      file,
-      "MIGRATION_NOT_UTF8",
-    );
-  }
+  return decodeSql(file, await readFile(file));
+}
+
+function decodeSql(file: string, bytes: Uint8Array): string {
+  if (!isUtf8(bytes)) throw notUtf8(file);
+  return normalizeSql(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+}
+
+function notUtf8(file: string): MigrationFileError {
+  return new MigrationFileError(
+    `${file} is not valid UTF-8; re-save it as UTF-8 (PostgreSQL migrations must be UTF-8 text)`,
+    file,
+    "MIGRATION_NOT_UTF8",
+  );
 }
 
 /**
@@ -61,6 +67,8 @@ export async function readMigrations(dir: string): Promise<MigrationFile[]> {
       "MIGRATIONS_DIR_MISSING",
     );
   }
+  // path.join per file is measurable at 10,000 files; the directory is normalized once.
+  const base = path.resolve(dir) + path.sep;
   const ups = new Map<string, { version: bigint; name: string; file: string }>();
   const downs = new Map<string, string>();
   const byVersion = new Map<bigint, string>();
@@ -77,7 +85,7 @@ export async function readMigrations(dir: string): Promise<MigrationFile[]> {
     }
     const [, digits, name, kind] = m as unknown as [string, string, string, "up" | "down"];
     const id = `${digits}_${name}`;
-    const full = path.join(dir, fileName);
+    const full = base + fileName;
     if (kind === "down") {
       downs.set(id, full);
       continue;
@@ -104,20 +112,51 @@ export async function readMigrations(dir: string): Promise<MigrationFile[]> {
     }
   }
   const list = [...ups.entries()].sort((a, b) => (a[1].version < b[1].version ? -1 : 1));
-  return Promise.all(
-    list.map(async ([id, u]) => {
-      const upSql = await readSqlFile(u.file);
-      return {
-        id,
-        version: u.version,
-        name: u.name,
-        upPath: u.file,
-        downPath: downs.get(id),
-        checksum: checksumOf(upSql),
-        upSql,
-      };
-    }),
-  );
+  const reader = new SqlFileReader();
+  return list.map(([id, u]) => {
+    const { checksum, text } = reader.read(u.file);
+    let upSql = text;
+    return {
+      id,
+      version: u.version,
+      name: u.name,
+      upPath: u.file,
+      downPath: downs.get(id),
+      checksum,
+      // Only pending migrations need their text; decoding thousands of applied ones would
+      // dominate `status` at scale, so it is read again on first use.
+      get upSql(): string {
+        upSql ??= decodeSql(u.file, readFileSync(u.file));
+        return upSql;
+      },
+    };
+  });
+}
+
+/**
+ * Reads migration files for their checksum with one reusable buffer (sequential sync reads:
+ * thousands of small files, no descriptor exhaustion, little garbage). Validates UTF-8.
+ */
+class SqlFileReader {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+
+  read(file: string): { checksum: string; text: string | undefined } {
+    const fd = openSync(file, "r");
+    let bytes: Buffer;
+    try {
+      const n = readSync(fd, this.buf, 0, this.buf.length, 0);
+      bytes = n < this.buf.length ? this.buf.subarray(0, n) : readFileSync(file);
+    } finally {
+      closeSync(fd);
+    }
+    if (!isUtf8(bytes)) throw notUtf8(file);
+    // Bytes already in normal form (no BOM, no CR) hash as they are; others go through the text.
+    const needsNormalizing =
+      bytes.includes(13) || (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf);
+    if (!needsNormalizing) return { checksum: hash("sha256", bytes, "hex"), text: undefined };
+    const text = normalizeSql(bytes.toString("utf8"));
+    return { checksum: checksumOf(text), text };
+  }
 }
 
 /** Find a migration by id (`001_create_users`), by bare version (`001` or `1`), or throw. */
