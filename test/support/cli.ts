@@ -1,0 +1,92 @@
+/**
+ * Run the built CLI the way a user would: a separate node process, a clean environment, no TTY.
+ * e2e tests need `npm run build` first (the `test` script does it).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** Absolute path of the built CLI entry point (dist/cli/bin.js of this repository). */
+export const CLI_BIN = fileURLToPath(new URL("../../dist/cli/bin.js", import.meta.url));
+
+/** Options for runCli / spawnCli. */
+export interface CliOptions {
+  cwd?: string;
+  /** Added on top of the clean environment; `undefined` removes a variable. */
+  env?: Record<string, string | undefined>;
+  /** Written to stdin, which is then closed. Without it stdin is closed at once, as in CI. */
+  input?: string;
+  /** SIGKILL the process after this long (runCli only). Default 60 000. */
+  timeoutMs?: number;
+}
+
+/** What a finished CLI run produced. */
+export interface CliResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+// Variables that would silently point the CLI at some other database or config than the test's.
+const LEAKY = /^(DATABASE_URL|CONFITURE_.*|PG.*|FORCE_COLOR)$/;
+
+/** The environment the CLI runs with: process.env minus LEAKY, plus NO_COLOR and CI, plus `extra`. */
+export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!LEAKY.test(key)) env[key] = value;
+  }
+  env.NO_COLOR = "1";
+  env.CI = "1";
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+/**
+ * Start the CLI and return the child process (for signal and streaming tests).
+ *
+ * @example const child = spawnCli(["migrate", "up"], { cwd: project.dir }); child.kill("SIGINT");
+ */
+export function spawnCli(args: string[], opts: CliOptions = {}): ChildProcess {
+  if (!existsSync(CLI_BIN)) throw new Error(`${CLI_BIN} does not exist; run "npm run build" first.`);
+  const child = spawn(process.execPath, [CLI_BIN, ...args], {
+    cwd: opts.cwd ?? process.cwd(),
+    env: cliEnv(opts.env),
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  child.stdin?.on("error", () => {}); // the CLI may exit before reading its input
+  child.stdin?.end(opts.input);
+  return child;
+}
+
+/**
+ * Run the CLI to completion and collect its output.
+ *
+ * @example const r = await runCli(["status", "--json"], { cwd: project.dir, env: { DATABASE_URL: db.url } });
+ */
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  const child = spawnCli(args, opts);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
+  return new Promise((resolve, reject) => {
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
