@@ -32,8 +32,10 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   let current: { out: Output; command: string } | undefined;
   // Before commander has parsed anything we still need to know how to report its errors.
+  const formatAt = argv.indexOf("--format");
   const early = outputFor({
-    format: argv.includes("json") && /--format(=|$)/.test(argv.join(" ")) ? "json" : "text",
+    format:
+      argv.includes("--format=json") || (formatAt >= 0 && argv[formatAt + 1] === "json") ? "json" : "text",
     color: !argv.includes("--no-color"),
     quiet: argv.includes("--quiet"),
     debug: argv.includes("--debug"),
@@ -54,7 +56,11 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({
       writeOut: (s) => process.stdout.write(s),
       // Commander's own messages are reported through Output so JSON mode stays one document.
-      writeErr: () => {},
+      // Help shown because of a usage mistake goes to stderr; commander's error lines are
+      // reported through Output instead, so JSON mode stays one document.
+      writeErr: (s) => {
+        if (early.opts.format !== "json") process.stderr.write(s);
+      },
       outputError: () => {},
     });
 
@@ -86,12 +92,13 @@ export async function main(argv: string[]): Promise<number> {
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (
-        err.code === "commander.helpDisplayed" ||
-        err.code === "commander.version" ||
-        err.code === "commander.help"
-      ) {
-        return 0;
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return 0;
+      if (err.code === "commander.help") {
+        // A command group without a subcommand: help was printed to stderr; that is a usage error.
+        return (current?.out ?? early).error(
+          new UsageError('a command is required (run "confiture --help" for the list)'),
+          current?.command,
+        );
       }
       const message = err.message.replace(/^error: /, "");
       return (current?.out ?? early).error(
