@@ -37,28 +37,29 @@ export function findNonTransactional(stmts: SqlStatement[], serverVersionNum?: n
 }
 
 /**
- * Transaction control statements (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, PREPARE TRANSACTION,
- * ...), which would end or confuse the transaction the runner wraps each migration in.
- * `BEGIN ATOMIC` function bodies and DO blocks are not transaction control and are not reported.
+ * Transaction control statements (BEGIN, COMMIT, ROLLBACK, PREPARE TRANSACTION, ...), which
+ * would end the transaction the runner wraps each migration in. Savepoints (SAVEPOINT, RELEASE,
+ * ROLLBACK TO) work inside that transaction and are allowed. `BEGIN ATOMIC` function bodies and
+ * DO blocks are not transaction control and are not reported.
  */
 export function findTransactionControl(stmts: SqlStatement[]): StatementFinding[] {
   const findings: StatementFinding[] = [];
   for (const statement of stmts) {
     if (statement.node !== "TransactionStmt") continue;
     const kind = String(fieldsOf(statement).kind ?? "");
+    if (SAVEPOINT_KINDS.has(kind)) continue;
     findings.push({ statement, reason: TRANSACTION_KINDS[kind] ?? "transaction control" });
   }
   return findings;
 }
+
+const SAVEPOINT_KINDS = new Set(["TRANS_STMT_SAVEPOINT", "TRANS_STMT_RELEASE", "TRANS_STMT_ROLLBACK_TO"]);
 
 const TRANSACTION_KINDS: Record<string, string> = {
   TRANS_STMT_BEGIN: "BEGIN",
   TRANS_STMT_START: "START TRANSACTION",
   TRANS_STMT_COMMIT: "COMMIT",
   TRANS_STMT_ROLLBACK: "ROLLBACK",
-  TRANS_STMT_SAVEPOINT: "SAVEPOINT",
-  TRANS_STMT_RELEASE: "RELEASE SAVEPOINT",
-  TRANS_STMT_ROLLBACK_TO: "ROLLBACK TO SAVEPOINT",
   TRANS_STMT_PREPARE: "PREPARE TRANSACTION",
   TRANS_STMT_COMMIT_PREPARED: "COMMIT PREPARED",
   TRANS_STMT_ROLLBACK_PREPARED: "ROLLBACK PREPARED",
