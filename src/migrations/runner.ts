@@ -54,11 +54,8 @@ export async function runScript(session: Session, script: PreparedScript, opts: 
   return Math.round(performance.now() - started);
 }
 
-async function setLockTimeout(session: Session, ms: number, local: boolean): Promise<void> {
-  await session.query("select set_config('lock_timeout', $1, $2)", [
-    `${Math.max(1, Math.round(ms))}ms`,
-    local,
-  ]);
+async function setLockTimeout(session: Session, ms: number): Promise<void> {
+  await session.query("select set_config('lock_timeout', $1, false)", [`${Math.max(1, Math.round(ms))}ms`]);
 }
 
 async function recordSuccess(session: Session, script: PreparedScript, opts: RunOptions, started: number) {
@@ -81,8 +78,9 @@ async function runInTransaction(session: Session, script: PreparedScript, opts: 
   for (let attempt = 1; ; attempt++) {
     let current: SqlStatement | undefined;
     try {
-      if (!opts.inOuterTransaction) await session.exec("begin");
-      await setLockTimeout(session, opts.statementLockTimeoutMs, true);
+      // One round trip: BEGIN and the transaction-local lock_timeout (a computed integer, not user text).
+      const timeout = `set local lock_timeout = '${Math.max(1, Math.round(opts.statementLockTimeoutMs))}ms'`;
+      await session.exec(opts.inOuterTransaction ? timeout : `begin; ${timeout}`);
       for (const stmt of script.statements) {
         current = stmt;
         await session.exec(stmt.text);
@@ -124,7 +122,7 @@ async function runWithoutTransaction(
     error: progress(0),
   });
   const attempts = opts.lockAttempts ?? DEFAULT_ATTEMPTS;
-  await setLockTimeout(session, opts.statementLockTimeoutMs, false);
+  await setLockTimeout(session, opts.statementLockTimeoutMs);
   try {
     for (const [i, stmt] of script.statements.entries()) {
       opts.onEvent?.({ type: "statement", id: script.id, index: i + 1, total });
