@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--quiet", "print only errors")
     .option("--no-color", "disable colors (NO_COLOR is honoured too)")
     .option("--debug", "print stack traces for errors")
-    .showHelpAfterError('(run "confiture --help" for usage)')
+    // No showHelpAfterError: the usage hint is part of the one error line written below.
     .exitOverride()
     .configureOutput({
       writeOut: (s) => process.stdout.write(s),
