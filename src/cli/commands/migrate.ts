@@ -130,7 +130,18 @@ export function registerMigrateCommands(program: Command, run: Runner): void {
           return EXIT.ok;
         }
         const r = await verifyChecksums(cfg);
-        out.result("migrate verify-checksums", { ...r, ok: r.problems.length === 0 }, () => {
+        // README: an ok:false document always carries error { code, message }.
+        const error =
+          r.problems.length === 0
+            ? {}
+            : {
+                error: {
+                  code: "CHECKSUM_MISMATCH",
+                  message: `${r.problems.length} applied migration(s) do not match their files: ${r.problems.map((p) => `${p.id} (${p.kind})`).join(", ")}`,
+                  exitCode: EXIT.check,
+                },
+              };
+        out.result("migrate verify-checksums", { ...r, ok: r.problems.length === 0, ...error }, () => {
           if (r.problems.length === 0)
             return `All ${r.checked} applied migration checksums match their files.`;
           const lines = r.problems.map((p) => {
