@@ -1,0 +1,219 @@
+/**
+ * The contenders, each as an adapter: write N migrations in the tool's own file format, then
+ * describe the commands for "apply", "status", "no-op up" and "version". Every migration is the
+ * same small DDL, so the tools differ only in what they do around it.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const repoDir = resolve(benchDir, "..");
+const node = process.execPath;
+
+/** `00042` for n = 42: five digits keep 10,000 migrations in order for every tool. */
+const version = (n) => String(n).padStart(5, "0");
+
+export function migrationUp(n) {
+  return (
+    `CREATE TABLE t_${n} (id bigint primary key, name text not null, created_at timestamptz default now());\n` +
+    `CREATE INDEX ON t_${n} (name);\n`
+  );
+}
+const migrationDown = (n) => `DROP TABLE t_${n};\n`;
+
+/** Environment for a tool process: ours minus anything that could redirect its connection. */
+function toolEnv(extra) {
+  const env = { ...process.env, NO_COLOR: "1" };
+  for (const k of Object.keys(env)) if (/^PG[A-Z]/.test(k) || k.endsWith("DATABASE_URL")) delete env[k];
+  return { ...env, ...extra };
+}
+
+/** A file inside bench/node_modules, or undefined when the peers are not installed. */
+function resolvePeer(path) {
+  const file = join(benchDir, "node_modules", path);
+  return existsSync(file) ? file : undefined;
+}
+
+/** Confiture itself, the built CLI. */
+export const confiture = {
+  id: "confiture",
+  label: "confiture",
+  available() {
+    const bin = join(repoDir, "dist/cli/bin.js");
+    return existsSync(bin) ? { ok: true } : { ok: false, why: `${bin} missing: run "npm run build" first` };
+  },
+  write(dir, count) {
+    const migrations = join(dir, "db/migrations");
+    mkdirSync(migrations, { recursive: true });
+    for (let n = 1; n <= count; n++) {
+      writeFileSync(join(migrations, `${version(n)}_create_t_${n}.up.sql`), migrationUp(n));
+      writeFileSync(join(migrations, `${version(n)}_create_t_${n}.down.sql`), migrationDown(n));
+    }
+  },
+  cli(dir, url, args) {
+    return {
+      cmd: node,
+      args: [join(repoDir, "dist/cli/bin.js"), ...args],
+      cwd: dir,
+      env: toolEnv({ DATABASE_URL: url }),
+    };
+  },
+  apply(dir, url) {
+    return this.cli(dir, url, ["migrate", "up"]);
+  },
+  status(dir, url) {
+    return this.cli(dir, url, ["migrate", "status"]);
+  },
+  noopUp(dir, url) {
+    return this.cli(dir, url, ["migrate", "up"]);
+  },
+  version(dir) {
+    return { cmd: node, args: [join(repoDir, "dist/cli/bin.js"), "--version"], cwd: dir, env: toolEnv({}) };
+  },
+};
+
+/**
+ * The floor: psql running one prepared script in one session, each migration as
+ * BEGIN; <ddl>; INSERT INTO tracking; COMMIT. No file discovery, no checksums, no locking:
+ * the least any tool that commits per migration can do.
+ */
+export function psqlFloor(binDir) {
+  const psql = binDir && existsSync(join(binDir, "psql")) ? join(binDir, "psql") : "psql";
+  const run = (dir, url, file) => ({
+    cmd: psql,
+    args: ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", join(dir, file), "-o", "/dev/null"],
+    cwd: dir,
+    env: toolEnv({}),
+  });
+  const tracking =
+    "SET client_min_messages = warning;\n" +
+    "CREATE TABLE IF NOT EXISTS floor_migrations (version text primary key, applied_at timestamptz not null default now());\n";
+  return {
+    id: "psql-floor",
+    label: "psql floor",
+    available: () => ({ ok: true }),
+    write(dir, count) {
+      mkdirSync(dir, { recursive: true });
+      const parts = [tracking];
+      for (let n = 1; n <= count; n++) {
+        parts.push(
+          `BEGIN;\n${migrationUp(n)}INSERT INTO floor_migrations (version) VALUES ('${version(n)}_create_t_${n}');\nCOMMIT;\n`,
+        );
+      }
+      writeFileSync(join(dir, "apply.sql"), parts.join(""));
+      // What any status/up must do at least: read the whole history in one query.
+      writeFileSync(
+        join(dir, "status.sql"),
+        "SELECT version, applied_at FROM floor_migrations ORDER BY version;\n",
+      );
+      writeFileSync(
+        join(dir, "noop-up.sql"),
+        `SELECT pg_advisory_lock(4242);\n${tracking}SELECT version FROM floor_migrations ORDER BY version;\nSELECT pg_advisory_unlock(4242);\n`,
+      );
+    },
+    apply: (dir, url) => run(dir, url, "apply.sql"),
+    status: (dir, url) => run(dir, url, "status.sql"),
+    noopUp: (dir, url) => run(dir, url, "noop-up.sql"),
+    version: undefined,
+  };
+}
+
+/**
+ * node-pg-migrate with SQL migration files (`-- Up Migration` / `-- Down Migration`). By default
+ * it wraps ALL pending migrations in one transaction; `perMigration` passes
+ * --no-single-transaction so each migration commits on its own, like confiture and the floor.
+ */
+export function nodePgMigrate({ perMigration }) {
+  const bin = resolvePeer("node-pg-migrate/bin/node-pg-migrate.js");
+  const extra = perMigration ? ["--no-single-transaction"] : [];
+  const cli = (dir, url, args) => ({
+    cmd: node,
+    args: [bin, ...args, "-m", join(dir, "migrations"), ...extra],
+    cwd: dir,
+    env: toolEnv({ DATABASE_URL: url }),
+  });
+  return {
+    id: perMigration ? "node-pg-migrate" : "node-pg-migrate-1tx",
+    label: perMigration ? "node-pg-migrate 9" : "node-pg-migrate 9 (default: one transaction for all)",
+    available: () =>
+      bin ? { ok: true } : { ok: false, why: 'node-pg-migrate not installed: run "npm ci --prefix bench"' },
+    write(dir, count) {
+      const migrations = join(dir, "migrations");
+      mkdirSync(migrations, { recursive: true });
+      for (let n = 1; n <= count; n++) {
+        writeFileSync(
+          join(migrations, `${version(n)}_create_t_${n}.sql`),
+          `-- Up Migration\n${migrationUp(n)}\n-- Down Migration\n${migrationDown(n)}`,
+        );
+      }
+    },
+    apply: (dir, url) => cli(dir, url, ["up"]),
+    // node-pg-migrate has no status command.
+    status: undefined,
+    noopUp: (dir, url) => cli(dir, url, ["up"]),
+    version: (dir) => ({ cmd: node, args: [bin, "--version"], cwd: dir, env: toolEnv({}) }),
+  };
+}
+
+/** The dbmate Go binary shipped inside the npm package (@dbmate/linux-x64 etc). */
+export function dbmateBinary() {
+  const pkg = `@dbmate/${process.platform === "win32" ? "win32" : process.platform}-${process.arch}`;
+  return resolvePeer(`${pkg}/bin/dbmate`);
+}
+
+/**
+ * dbmate, run as its Go binary directly (the npm `dbmate` command is a Node shim that spawns it;
+ * the shim's extra start-up is measured separately in the start-up scenario).
+ */
+export function dbmate() {
+  const bin = dbmateBinary();
+  const cli = (dir, url, args) => ({
+    cmd: bin,
+    args: ["--url", url, "--migrations-dir", join(dir, "db/migrations"), "--no-dump-schema", ...args],
+    cwd: dir,
+    env: toolEnv({}),
+  });
+  return {
+    id: "dbmate",
+    label: "dbmate 2 (Go)",
+    available: () =>
+      bin
+        ? { ok: true }
+        : { ok: false, why: `dbmate binary for ${process.platform}-${process.arch} not installed` },
+    write(dir, count) {
+      const migrations = join(dir, "db/migrations");
+      mkdirSync(migrations, { recursive: true });
+      for (let n = 1; n <= count; n++) {
+        writeFileSync(
+          join(migrations, `${version(n)}_create_t_${n}.sql`),
+          `-- migrate:up\n${migrationUp(n)}\n-- migrate:down\n${migrationDown(n)}`,
+        );
+      }
+    },
+    apply: (dir, url) => cli(dir, url, ["up"]),
+    status: (dir, url) => cli(dir, url, ["status"]),
+    noopUp: (dir, url) => cli(dir, url, ["up"]),
+    version: (dir) => ({ cmd: bin, args: ["--version"], cwd: dir, env: toolEnv({}) }),
+  };
+}
+
+/** Start-up baselines and variants that are not migration tools. */
+export function startupExtras() {
+  const shim = resolvePeer("dbmate/dist/cli.js");
+  const extras = [
+    {
+      id: "node-floor",
+      label: "node -e 0 (Node floor)",
+      spec: (dir) => ({ cmd: node, args: ["-e", "0"], cwd: dir, env: toolEnv({}) }),
+    },
+  ];
+  if (shim) {
+    extras.push({
+      id: "dbmate-npm-shim",
+      label: "dbmate --version via npm shim",
+      spec: (dir) => ({ cmd: node, args: [shim, "--version"], cwd: dir, env: toolEnv({}) }),
+    });
+  }
+  return extras;
+}

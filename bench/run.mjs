@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+/**
+ * Confiture benchmark: confiture vs a psql floor vs node-pg-migrate vs dbmate, on one
+ * throwaway PostgreSQL cluster (or BENCH_DATABASE_URL). See bench/README.md.
+ *
+ *   npm run bench                      # the full run (about 6–8 minutes on 2 cores)
+ *   npm run bench -- --quick           # fewer runs, for a quick look
+ *   npm run bench -- --fast            # fsync=off on the server (for every tool)
+ *   npm run bench -- --only apply,history,startup --tools confiture,psql-floor
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, freemem, loadavg, platform, release, tmpdir, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { externalServer, startCluster } from "./lib/cluster.mjs";
+import { Admin } from "./lib/database.mjs";
+import { renderReport } from "./lib/report.mjs";
+import { applyScenario, historyScenario, startupScenario } from "./lib/scenarios.mjs";
+import { confiture, dbmate, nodePgMigrate, psqlFloor, repoDir, startupExtras } from "./lib/tools.mjs";
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    fast: { type: "boolean", default: false },
+    only: { type: "string" },
+    tools: { type: "string" },
+    "apply-runs": { type: "string" },
+    "history-runs": { type: "string" },
+    "startup-runs": { type: "string" },
+    "apply-count": { type: "string" },
+    "history-count": { type: "string" },
+    help: { type: "boolean", default: false },
+  },
+});
+if (flags.help) {
+  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), "utf8").split("*/")[0]);
+  process.exit(0);
+}
+
+const num = (v, d) => (v === undefined ? d : Number.parseInt(v, 10));
+const options = {
+  quick: flags.quick,
+  fast: flags.fast,
+  applyCount: num(flags["apply-count"], 1000),
+  applyRuns: num(flags["apply-runs"], flags.quick ? 2 : 5),
+  historyCount: num(flags["history-count"], flags.quick ? 2000 : 10_000),
+  historyRuns: num(flags["history-runs"], flags.quick ? 5 : 15),
+  startupRuns: num(flags["startup-runs"], flags.quick ? 10 : 30),
+  scenarios: (flags.only ?? "apply,history,startup").split(","),
+  tools: flags.tools?.split(","),
+};
+
+const log = (msg) => process.stderr.write(`${msg}\n`);
+const peerVersion = (name) => {
+  try {
+    return JSON.parse(readFileSync(join(benchDir, "node_modules", name, "package.json"), "utf8")).version;
+  } catch {
+    return undefined;
+  }
+};
+const git = (...args) => {
+  try {
+    return execFileSync("git", args, {
+      cwd: repoDir,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+  } catch {
+    return "";
+  }
+};
+
+let server;
+let admin;
+const workDir = mkdtempSync(join(tmpdir(), "confiture-bench-"));
+const cleanup = async () => {
+  await admin?.dropAll().catch(() => {});
+  server?.stop();
+  rmSync(workDir, { recursive: true, force: true });
+};
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, async () => {
+    log(`\n${signal}: stopping the bench cluster ...`);
+    await cleanup();
+    process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1));
+  });
+}
+process.on("exit", () => {
+  server?.stop(); // synchronous: still runs when an error escapes
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+async function main() {
+  const started = Date.now();
+  if (process.env.BENCH_DATABASE_URL) {
+    server = externalServer(process.env.BENCH_DATABASE_URL);
+    log("Using BENCH_DATABASE_URL (server settings are whatever that server has).");
+  } else {
+    log(`Starting a throwaway PostgreSQL cluster (${options.fast ? "fsync=off" : "fsync on"}) ...`);
+    server = await startCluster({ fast: options.fast });
+  }
+  admin = new Admin(server.adminUrl, { forceSslDisable: !process.env.BENCH_DATABASE_URL });
+
+  const all = [
+    confiture,
+    psqlFloor(server.binDir),
+    nodePgMigrate({ perMigration: true }),
+    nodePgMigrate({ perMigration: false }),
+    dbmate(),
+  ];
+  const unavailable = {};
+  const tools = all.filter((t) => {
+    if (options.tools && !options.tools.includes(t.id)) return false;
+    const a = t.available();
+    if (!a.ok) {
+      unavailable[t.id] = a.why;
+      log(`skipping ${t.label}: ${a.why}`);
+    }
+    return a.ok;
+  });
+
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model?.trim() ?? "unknown",
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    freeMemGiB: Math.round(freemem() / 2 ** 30),
+    os: `${platform()} ${release()}`,
+    node: process.version,
+    postgres: await admin.serverVersion(),
+    confiture: `${JSON.parse(readFileSync(join(repoDir, "package.json"), "utf8")).version} @ ${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain", "src") ? " (+ uncommitted src changes)" : ""}`,
+    nodePgMigrate: peerVersion("node-pg-migrate"),
+    dbmate: peerVersion("dbmate"),
+  };
+  const results = {
+    date: new Date().toISOString(),
+    machine,
+    options,
+    serverSettings: server.settings,
+    unavailable,
+    scenarios: {},
+    // Other work on the machine shows up here; the 1-minute load should stay near or below the core count.
+    loadavg: { start: loadavg() },
+  };
+
+  if (options.scenarios.includes("apply")) {
+    log(`\n(1) apply ${options.applyCount} migrations, ${options.applyRuns} runs`);
+    results.scenarios.apply = await applyScenario({
+      admin,
+      tools,
+      workDir,
+      count: options.applyCount,
+      runs: options.applyRuns,
+    });
+    results.loadavg.afterApply = loadavg();
+  }
+  if (options.scenarios.includes("history")) {
+    log(`\n(2) status / no-op up with ${options.historyCount} applied, ${options.historyRuns} runs`);
+    // The two node-pg-migrate variants differ only in how they apply; one is enough here.
+    results.scenarios.history = await historyScenario({
+      admin,
+      tools: tools.filter((t) => t.id !== "node-pg-migrate-1tx"),
+      workDir,
+      count: options.historyCount,
+      runs: options.historyRuns,
+    });
+    results.loadavg.afterHistory = loadavg();
+  }
+  if (options.scenarios.includes("startup")) {
+    log(`\n(3) start-up, ${options.startupRuns} runs`);
+    const entries = [
+      ...startupExtras().slice(0, 1),
+      ...tools
+        .filter((t) => t.version)
+        .map((t) => ({ id: t.id, label: `${t.label} --version`, spec: t.version })),
+      ...startupExtras().slice(1),
+    ].filter((e, i, list) => list.findIndex((x) => x.label === e.label) === i);
+    results.scenarios.startup = startupScenario({
+      entries: entries.filter((e) => e.id !== "node-pg-migrate-1tx"),
+      workDir,
+      runs: options.startupRuns,
+    });
+    results.loadavg.afterStartup = loadavg();
+  }
+  results.elapsedSeconds = Math.round((Date.now() - started) / 1000);
+
+  const resultsDir = join(benchDir, "results");
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${results.date.replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${renderReport(results)}\n`);
+  log(`Raw results: ${file} (${results.elapsedSeconds} s)`);
+}
+
+try {
+  await main();
+  await cleanup();
+} catch (err) {
+  log(`bench failed: ${err.stack ?? err}`);
+  await cleanup();
+  process.exitCode = 1;
+}
