@@ -39,12 +39,22 @@ export class Output {
     this.progressEnabled = !opts.quiet && process.stderr.isTTY === true && !process.env.CI;
   }
 
-  /** Print the command's result: `text()` for people, or `doc` as the one JSON document. */
-  result(command: string, doc: Record<string, unknown>, text: () => string | undefined): void {
+  /**
+   * Print the command's result: `text()` for people, or `doc` as the one JSON document.
+   * `problem` is set when a check found something wrong (exit 3): the document then has
+   * `ok: false` and an `error` like every failure, so `ok` is true exactly when the exit code is 0.
+   */
+  result(
+    command: string,
+    doc: Record<string, unknown>,
+    text: () => string | undefined,
+    problem?: { code: string; message: string },
+  ): void {
     if (this.opts.format === "json") {
-      process.stdout.write(
-        `${redactSecrets(JSON.stringify({ ok: true, command, ...doc }, jsonReplacer, 2))}\n`,
-      );
+      const outcome = problem
+        ? { ok: false, command, ...doc, error: { ...problem, exitCode: exitCodeFor("check") } }
+        : { ok: true, command, ...doc };
+      process.stdout.write(`${redactSecrets(JSON.stringify(outcome, jsonReplacer, 2))}\n`);
       return;
     }
     if (this.opts.quiet) return;

@@ -253,9 +253,10 @@ describe("status states", () => {
     expect(status.code).toBe(3);
     expect(status.stdout).toMatch(/^002_b\s+missing file/m);
     expect(status.stdout).toMatch(/^003_c\s+applied/m);
-    // The README does not say whether a report that found problems is ok:true; exit 3 says it.
-    const json = expectJson(await cli(["migrate", "status", "--format", "json"]), 3, "either");
+    // `ok` is true exactly when the exit code is 0: a check that found problems is ok:false.
+    const json = expectJson(await cli(["migrate", "status", "--format", "json"]), 3, false);
     expect(json).toMatchObject({ problems: true, counts: { applied: 2, "missing file": 1 } });
+    expect(json.error?.code).toBe("MIGRATION_FILE_MISSING");
     const verify = await cli(["migrate", "verify-checksums"]);
     expect(verify.code).toBe(3);
     expect(verify.stdout).toMatch(/^missing file\s+002_b$/m);

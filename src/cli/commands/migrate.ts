@@ -130,32 +130,33 @@ export function registerMigrateCommands(program: Command, run: Runner): void {
           return EXIT.ok;
         }
         const r = await verifyChecksums(cfg);
-        // README: an ok:false document always carries error { code, message }.
-        const error =
+        const problem =
           r.problems.length === 0
-            ? {}
+            ? undefined
             : {
-                error: {
-                  code: "CHECKSUM_MISMATCH",
-                  message: `${r.problems.length} applied migration(s) do not match their files: ${r.problems.map((p) => `${p.id} (${p.kind})`).join(", ")}`,
-                  exitCode: EXIT.check,
-                },
+                code: "CHECKSUM_MISMATCH",
+                message: `${r.problems.length} applied migration(s) do not match their files: ${r.problems.map((p) => `${p.id} (${p.kind})`).join(", ")}`,
               };
-        out.result("migrate verify-checksums", { ...r, ok: r.problems.length === 0, ...error }, () => {
-          if (r.problems.length === 0)
-            return `All ${r.checked} applied migration checksums match their files.`;
-          const lines = r.problems.map((p) => {
-            if (p.kind === "missing-file") return `${out.paint.red("missing file")}  ${p.id}`;
-            if (p.kind === "missing-checksum")
-              return `${out.paint.red("no checksum")}   ${p.id}: file is ${p.actual} (accept with --repair ${p.id})`;
-            return `${out.paint.red("mismatch")}      ${p.id}: recorded ${p.recorded}, file ${p.actual}`;
-          });
-          lines.push(
-            `${r.problems.length} problem(s). If a change is intended, run "confiture migrate verify-checksums --repair ID".`,
-          );
-          return lines.join("\n");
-        });
-        return r.problems.length === 0 ? EXIT.ok : EXIT.check;
+        out.result(
+          "migrate verify-checksums",
+          { ...r },
+          () => {
+            if (r.problems.length === 0)
+              return `All ${r.checked} applied migration checksums match their files.`;
+            const lines = r.problems.map((p) => {
+              if (p.kind === "missing-file") return `${out.paint.red("missing file")}  ${p.id}`;
+              if (p.kind === "missing-checksum")
+                return `${out.paint.red("no checksum")}   ${p.id}: file is ${p.actual} (accept with --repair ${p.id})`;
+              return `${out.paint.red("mismatch")}      ${p.id}: recorded ${p.recorded}, file ${p.actual}`;
+            });
+            lines.push(
+              `${r.problems.length} problem(s). If a change is intended, run "confiture migrate verify-checksums --repair ID".`,
+            );
+            return lines.join("\n");
+          },
+          problem,
+        );
+        return problem ? EXIT.check : EXIT.ok;
       }),
     );
 
