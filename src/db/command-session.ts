@@ -10,6 +10,7 @@ import {
   migrationLockKey,
   releaseMigrationLock,
 } from "./advisory-lock.js";
+import { quoteIdent } from "./identifiers.js";
 import { openSession, type Session } from "./session.js";
 
 export interface CommandContext {
@@ -41,6 +42,13 @@ export async function withDatabase<T>(
     tables: { schema: config.schema, trackingTable: config.trackingTable },
   };
   try {
+    if (config.schema !== "public") {
+      // Unqualified names in migrations belong to the managed schema (public stays reachable
+      // for extensions installed there). With the default schema the role's own search_path applies.
+      await session.query("select set_config('search_path', $1, false)", [
+        `${quoteIdent(config.schema)}, public`,
+      ]);
+    }
     if (opts.lock) await acquireMigrationLock(session, lockKey, config.lockTimeoutMs);
     try {
       return await fn(ctx);

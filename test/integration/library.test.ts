@@ -61,6 +61,13 @@ describe("library", () => {
     expect(err).not.toHaveBeenCalled();
   });
 
+  it("resolves unqualified names in migrations to the managed schema", async () => {
+    const config = await project("lib_path", { "001_a.up.sql": "create table widgets (id int);" });
+    await migrateUp(config);
+    const where = await db.query("select schemaname from pg_tables where tablename = 'widgets'");
+    expect(where.rows.map((r) => r.schemaname)).toEqual(["lib_path"]);
+  });
+
   it("throws MigrationFailedError with migration, line and SQLSTATE, and keeps earlier migrations", async () => {
     const config = await project("lib_fail", {
       "001_a.up.sql": "create table lib_fail.a (id int);",
