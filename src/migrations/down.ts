@@ -9,7 +9,7 @@ import { readMigrations, readSqlFile } from "./files.js";
 import { newestFirst, unsettledFailures } from "./history-checks.js";
 import { type PreparedScript, prepareScript } from "./preflight.js";
 import { type RunnerEvent, runScript } from "./runner.js";
-import { type AppliedRow, readHistory, recordEvent } from "./tracking.js";
+import { type AppliedRow, failureEvent, readHistory, recordEvent } from "./tracking.js";
 
 export interface DownOptions {
   /** Roll back this many of the newest applied migrations. */
@@ -115,15 +115,16 @@ export async function migrateDown(config: ConfitureConfig, opts: DownOptions): P
       } catch (err) {
         if (dryRun) await session.exec("rollback").catch(() => {});
         else if (err instanceof MigrationFailedError || rolledBack.length > 0) {
-          await recordEvent(session, tables, {
-            command: "migrate down",
-            environment: config.environment,
-            outcome: "failed",
-            details: {
-              rolledBack: rolledBack.map((r) => r.id),
-              error: err instanceof Error ? err.message : String(err),
-            },
-          });
+          await recordEvent(
+            session,
+            tables,
+            failureEvent(
+              "migrate down",
+              config.environment,
+              { rolledBack: rolledBack.map((r) => r.id) },
+              err,
+            ),
+          );
         }
         throw err;
       }

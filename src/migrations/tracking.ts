@@ -184,6 +184,21 @@ export interface EventRecord {
   details: Record<string, unknown>;
 }
 
+/** The audit record of a command that failed after it had touched the database. */
+export function failureEvent(
+  command: string,
+  environment: string | undefined,
+  details: Record<string, unknown>,
+  err: unknown,
+): EventRecord {
+  return {
+    command,
+    environment,
+    outcome: "failed",
+    details: { ...details, error: err instanceof Error ? err.message : String(err) },
+  };
+}
+
 /** Append to confiture_events (creating it if needed). Never throws: auditing must not mask the real outcome. */
 export async function recordEvent(session: Session, t: HistoryTables, event: EventRecord): Promise<boolean> {
   if (session.closed) return false;

@@ -9,7 +9,7 @@ import { findMigration, type MigrationFile, readMigrations } from "./files.js";
 import { checkChecksums, unsettledFailures } from "./history-checks.js";
 import { type PreparedScript, prepareScript } from "./preflight.js";
 import { type RunnerEvent, runScript } from "./runner.js";
-import { ensureHistoryTables, readHistory, recordEvent } from "./tracking.js";
+import { ensureHistoryTables, failureEvent, readHistory, recordEvent } from "./tracking.js";
 
 export interface UpOptions {
   /** Apply up to and including this migration id (or version). */
@@ -158,15 +158,11 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
     } catch (err) {
       if (inDryRunTx) await session.exec("rollback").catch(() => {});
       else if (applied.length > 0 || err instanceof MigrationFailedError) {
-        await recordEvent(session, tables, {
-          command: "migrate up",
-          environment: config.environment,
-          outcome: "failed",
-          details: {
-            applied: applied.map((a) => a.id),
-            error: err instanceof Error ? err.message : String(err),
-          },
-        });
+        await recordEvent(
+          session,
+          tables,
+          failureEvent("migrate up", config.environment, { applied: applied.map((a) => a.id) }, err),
+        );
       }
       throw err;
     }
