@@ -141,9 +141,27 @@ export class MigrationFailedError extends ConfitureError {
   }
 }
 
-/** Replace the password of every URL-looking substring (and `password=` pairs) with `***`. */
+/**
+ * Replace secrets in free text with `***`: the password of every URL (`postgres://u:***@h`),
+ * `password=...` conninfo pairs, and SQL password literals (`PASSWORD '***'`, as in a lock
+ * holder's current query).
+ */
 export function redactSecrets(text: string): string {
-  return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s'"]*:)([^\s'"]*)@/gi, "$1***@")
-    .replace(/(password\s*=\s*)('[^']*'|"[^"]*"|[^\s&;]+)/gi, "$1***");
+  return (
+    text
+      // Greedy password part: an unencoded '@' inside a password must not leak its tail.
+      .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s'"]*:)([^\s'"]*)@/gi, "$1***@")
+      .replace(/(\bpassword\s*=\s*)('[^']*'|"[^"]*"|[^\s&;'",]+)/gi, "$1***")
+      .replace(/(\bpassword\s+)('(?:[^']|'')*'|\$([a-z_]*)\$[\s\S]*?\$\3\$)/gi, "$1'***'")
+  );
+}
+
+/** `redactSecrets` applied to every string inside a JSON-like value, before it is serialized. */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === "string") return redactSecrets(value) as T;
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v)) as T;
+  if (value && typeof value === "object" && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T;
+  }
+  return value;
 }

@@ -4,7 +4,7 @@
  * so no password reaches a terminal or a CI log.
  */
 import pc from "picocolors";
-import { ConfitureError, redactSecrets } from "../index.js";
+import { ConfitureError, redactDeep, redactSecrets } from "../index.js";
 import { exitCodeFor } from "./exit-codes.js";
 
 export type Format = "text" | "json";
@@ -54,7 +54,7 @@ export class Output {
       const outcome = problem
         ? { ok: false, command, ...doc, error: { ...problem, exitCode: exitCodeFor("check") } }
         : { ok: true, command, ...doc };
-      process.stdout.write(`${redactSecrets(JSON.stringify(outcome, jsonReplacer, 2))}\n`);
+      process.stdout.write(`${JSON.stringify(redactDeep(outcome), jsonReplacer, 2)}\n`);
       return;
     }
     if (this.opts.quiet) return;
@@ -85,7 +85,8 @@ export class Output {
       const error: Record<string, unknown> = { code, message, exitCode: exit };
       if (known && err.details) error.details = err.details;
       process.stdout.write(
-        `${redactSecrets(JSON.stringify({ ok: false, command: command ?? null, error }, jsonReplacer, 2))}\n`,
+        `${JSON.stringify(redactDeep({ ok: false, command: command ?? null, error }), jsonReplacer, 2)}
+`,
       );
     } else {
       process.stderr.write(`${redactSecrets(`${this.paint.red("error:")} ${message}`)}\n`);

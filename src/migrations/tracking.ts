@@ -5,7 +5,7 @@
  */
 import { qualify, quoteIdent } from "../db/identifiers.js";
 import { actorHost, type Session, TOOL_VERSION } from "../db/session.js";
-import { SqlError } from "../errors.js";
+import { redactDeep, SqlError } from "../errors.js";
 
 /** Where the history lives. */
 export interface HistoryTables {
@@ -207,7 +207,13 @@ export async function recordEvent(session: Session, t: HistoryTables, event: Eve
     await session.query(
       `insert into ${qualify(t.schema, EVENTS_TABLE)} (host, command, environment, outcome, details)
        values ($1, $2, $3, $4, $5::jsonb)`,
-      [actorHost(), event.command, event.environment ?? null, event.outcome, JSON.stringify(event.details)],
+      [
+        actorHost(),
+        event.command,
+        event.environment ?? null,
+        event.outcome,
+        JSON.stringify(redactDeep(event.details)),
+      ],
     );
     return true;
   } catch {
