@@ -69,7 +69,11 @@ function targetRows(results) {
       rows.push([
         `status at ${results.options.historyCount.toLocaleString("en-US")} < 250 ms`,
         fmtMs(s.median),
-        s.median < 250 ? "met" : "**missed**",
+        results.options.historyCount === 10_000
+          ? s.median < 250
+            ? "met"
+            : "**missed**"
+          : "n/a (target is at 10,000)",
       ]);
     }
   }
