@@ -116,6 +116,8 @@ export interface ServerErrorFields {
 /** An error PostgreSQL raised while running a statement. Carries every server field. */
 export class SqlError extends ConfitureError {
   readonly server: ServerErrorFields;
+  /** For several statements sent together: which one failed (0-based); `server.position` is then relative to it. */
+  statementIndex: number | undefined;
   constructor(message: string, server: ServerErrorFields, options: ConfitureErrorOptions = {}) {
     super("SQL_ERROR", "failed", message, options);
     this.server = server;

@@ -6,6 +6,7 @@
 import os from "node:os";
 import pg from "pg";
 import { redactSecrets } from "../errors.js";
+import { BatchQuery } from "./batch-query.js";
 import { connectionErrorFrom, toSqlError } from "./pg-errors.js";
 
 /** What a command tells the server about itself, visible in pg_stat_activity. */
@@ -31,6 +32,11 @@ export interface Session {
    * as SqlError with the server's `position` relative to `sql`.
    */
   exec(sql: string): Promise<void>;
+  /**
+   * Run several statements in one message (one round trip). A failure is a SqlError whose
+   * `statementIndex` names the statement and whose `server.position` is relative to it.
+   */
+  execBatch(texts: string[]): Promise<void>;
   /** Close the connection; never throws. */
   close(): Promise<void>;
   /** True once the connection has failed or been closed. */
@@ -78,7 +84,10 @@ export async function openSession(url: string, options: SessionOptions): Promise
   try {
     const r = await client.query(
       "select pg_backend_pid() as pid, current_database() as db, current_user as usr, " +
-        "current_setting('server_version') as ver, current_setting('server_version_num') as num",
+        "current_setting('server_version') as ver, current_setting('server_version_num') as num, " +
+        // Recorded in applied_by; set once here so history statements need no host parameter.
+        "set_config('confiture.host', $1, false) as host",
+      [actorHost()],
     );
     info = r.rows[0];
   } catch (err) {
@@ -114,6 +123,11 @@ export async function openSession(url: string, options: SessionOptions): Promise
       } catch (err) {
         throw toSqlError(err);
       }
+    },
+    async execBatch(texts: string[]): Promise<void> {
+      const batch = new BatchQuery(texts);
+      client.query(batch as unknown as pg.QueryConfig);
+      await batch.done;
     },
     async close(): Promise<void> {
       if (closed) return;

@@ -19,7 +19,7 @@ import { MigrationFailedError, redactSecrets, SqlError } from "../errors.js";
 import type { PreparedScript } from "./preflight.js";
 import type { SqlStatement } from "./sql-split.js";
 import { lineOfCharIndex } from "./sql-split.js";
-import { deleteHistoryRow, type HistoryTables, writeHistoryRow } from "./tracking.js";
+import { deleteHistoryRow, type HistoryTables, inlineHistoryStatement, writeHistoryRow } from "./tracking.js";
 
 /** Progress notes the runner emits; the CLI decides whether and how to show them. */
 export type RunnerEvent =
@@ -77,17 +77,35 @@ async function runInTransaction(session: Session, script: PreparedScript, opts: 
   const attempts = opts.inOuterTransaction ? 1 : (opts.lockAttempts ?? DEFAULT_ATTEMPTS);
   for (let attempt = 1; ; attempt++) {
     let current: SqlStatement | undefined;
+    // The whole migration travels in one message: BEGIN, the transaction-local lock_timeout
+    // (a computed integer, not user text), every statement, the history change and COMMIT.
+    // One round trip per migration; the batch reports which statement failed, so errors still
+    // name their line, and on any error the server skips the rest, COMMIT included.
+    const prefix = [`set local lock_timeout = '${Math.max(1, Math.round(opts.statementLockTimeoutMs))}ms'`];
+    // pg_stat_activity shows the whole message, so name the migration where lock status looks.
+    if (/^[A-Za-z0-9_-]+$/.test(script.id)) {
+      prefix.push(`set local application_name = '${`${session.applicationName} ${script.id}`.slice(0, 63)}'`);
+    }
+    if (!opts.inOuterTransaction) prefix.unshift("begin");
+    const history = inlineHistoryStatement(
+      opts.tables,
+      script.direction === "down"
+        ? { kind: "deleted", version: script.id }
+        : { kind: "applied", version: script.id, name: opts.name, checksum: opts.checksum },
+    );
+    const suffix = history ? [history, ...(opts.inOuterTransaction ? [] : ["commit"])] : [];
     try {
-      // One round trip: BEGIN and the transaction-local lock_timeout (a computed integer, not user text).
-      const timeout = `set local lock_timeout = '${Math.max(1, Math.round(opts.statementLockTimeoutMs))}ms'`;
-      await session.exec(opts.inOuterTransaction ? timeout : `begin; ${timeout}`);
-      for (const stmt of script.statements) {
-        current = stmt;
-        await session.exec(stmt.text);
+      try {
+        await session.execBatch([...prefix, ...script.statements.map((s) => s.text), ...suffix]);
+      } catch (err) {
+        const index = err instanceof SqlError ? (err.statementIndex ?? -1) - prefix.length : -1;
+        current = script.statements[index];
+        throw err;
       }
-      current = undefined;
-      await recordSuccess(session, script, opts, started);
-      if (!opts.inOuterTransaction) await session.exec("commit");
+      if (!history) {
+        await recordSuccess(session, script, opts, started);
+        if (!opts.inOuterTransaction) await session.exec("commit");
+      }
       return;
     } catch (err) {
       if (!opts.inOuterTransaction) await session.exec("rollback").catch(() => {});
@@ -178,8 +196,11 @@ function failure(
   const sqlstate = err instanceof SqlError ? err.server.sqlstate : undefined;
   let line: number | undefined;
   if (stmt) {
+    // The server's position counts characters (code points) from the start of the statement.
     const pos = err instanceof SqlError ? err.server.position : undefined;
-    line = pos ? lineOfCharIndex(script.sql, stmt.charStart + pos - 1) : stmt.startLine;
+    line = pos
+      ? lineOfCharIndex(script.sql, stmt.charStart + codePointsToIndex(stmt.text, pos - 1))
+      : stmt.startLine;
   }
   const raw = redactSecrets(err instanceof Error ? err.message : String(err));
   const lost = isConnectionLost(err);
@@ -203,4 +224,13 @@ function failure(
     ...(line ? { line } : {}),
     ...(sqlstate ? { sqlstate } : {}),
   });
+}
+
+/** JS string index of the `n`-th code point of `text` (surrogate pairs count once, as in PostgreSQL). */
+function codePointsToIndex(text: string, n: number): number {
+  let index = 0;
+  for (let seen = 0; seen < n && index < text.length; seen++) {
+    index += (text.codePointAt(index) ?? 0) > 0xffff ? 2 : 1;
+  }
+  return index;
 }

@@ -136,8 +136,42 @@ export async function readHistory(session: Session, t: HistoryTables): Promise<A
   }));
 }
 
-/** `user@host (confiture X)`, computed in SQL so current_user is the server's view. */
-const APPLIED_BY_SQL = `current_user || '@' || $7::text || ' (confiture ${TOOL_VERSION})'`;
+/**
+ * `user@host (confiture X)`, computed in SQL so current_user is the server's view. The host
+ * is set once per session (`confiture.host`, see db/session.ts), so no statement needs it as text.
+ */
+const APPLIED_BY_SQL = `current_user || '@' || coalesce(current_setting('confiture.host', true), '?') || ' (confiture ${TOOL_VERSION})'`;
+
+const UPSERT_TAIL = `on conflict (version) do update set name = excluded.name, checksum = excluded.checksum,
+       applied_at = excluded.applied_at, execution_ms = excluded.execution_ms,
+       applied_by = excluded.applied_by, status = excluded.status, error = excluded.error`;
+
+/** Characters a migration id or name may have (the file-name pattern) and a SHA-256 hex. */
+const SAFE_ID = /^[A-Za-z0-9_-]{1,200}$/;
+const SAFE_CHECKSUM = /^[0-9a-f]{64}$/;
+
+/**
+ * The history change of a migration as SQL text, so it can travel in the same message as the
+ * migration's statements and its COMMIT (one round trip per migration). Only for values that
+ * are safe by construction — ids and names matching the file-name pattern, a hex checksum —
+ * checked here; anything else returns undefined and the caller uses the parameterized path.
+ * execution_ms is measured by the server: from the transaction's start to this statement.
+ */
+export function inlineHistoryStatement(
+  t: HistoryTables,
+  change:
+    | { kind: "applied"; version: string; name: string; checksum: string }
+    | { kind: "deleted"; version: string },
+): string | undefined {
+  if (!SAFE_ID.test(change.version)) return undefined;
+  const table = qualify(t.schema, t.trackingTable);
+  if (change.kind === "deleted") return `delete from ${table} where version = '${change.version}'`;
+  if (!SAFE_ID.test(change.name) || !SAFE_CHECKSUM.test(change.checksum)) return undefined;
+  return `insert into ${table} (version, name, checksum, applied_at, execution_ms, applied_by, status, error)
+     values ('${change.version}', '${change.name}', '${change.checksum}', now(),
+       (extract(epoch from clock_timestamp() - now()) * 1000)::integer, ${APPLIED_BY_SQL}, 'applied', null)
+     ${UPSERT_TAIL}`;
+}
 
 /** Insert or replace a history row. */
 export async function writeHistoryRow(
@@ -156,10 +190,8 @@ export async function writeHistoryRow(
     `insert into ${qualify(t.schema, t.trackingTable)}
        (version, name, checksum, applied_at, execution_ms, applied_by, status, error)
      values ($1, $2, $3, now(), $4, ${APPLIED_BY_SQL}, $5, $6)
-     on conflict (version) do update set name = excluded.name, checksum = excluded.checksum,
-       applied_at = excluded.applied_at, execution_ms = excluded.execution_ms,
-       applied_by = excluded.applied_by, status = excluded.status, error = excluded.error`,
-    [row.version, row.name, row.checksum, row.executionMs, row.status, row.error, actorHost()],
+     ${UPSERT_TAIL}`,
+    [row.version, row.name, row.checksum, row.executionMs, row.status, row.error],
   );
 }
 

@@ -156,8 +156,10 @@ describe("held migration lock", () => {
         return doc.held && doc.holder.query?.includes("pg_sleep") ? doc : undefined;
       }, "the first migrate up to hold the lock and sleep");
       const pid = holding.holder.pid;
+      // The whole migration is one message, so the holder's query is the migration's text and
+      // the application name says which migration is running.
       expect(holding.holder).toMatchObject({
-        application: "confiture: migrate up",
+        application: "confiture: migrate up 001_slow",
         user: TEST_ROLE,
         state: "active",
       });
@@ -168,8 +170,8 @@ describe("held migration lock", () => {
       expect(second.stderr).toContain(
         `error: the migration lock (${s}.confiture_migrations) is held by another session and was not released within 1s: pid ${pid}, user ${TEST_ROLE}`,
       );
-      expect(second.stderr).toContain('application "confiture: migrate up"');
-      expect(second.stderr).toContain("query: select pg_sleep(30)");
+      expect(second.stderr).toContain('application "confiture: migrate up 001_slow"');
+      expect(second.stderr).toContain(`query: create table ${s}.slept (id int); select pg_sleep(30);`);
 
       const polite = await cli(["unlock"]);
       expect(polite.code).toBe(4);
@@ -212,7 +214,12 @@ describe("held migration lock", () => {
       {
         command: "unlock --force",
         outcome: "success",
-        details: { terminated: { application: "confiture: migrate up", query: "select pg_sleep(30)" } },
+        details: {
+          terminated: {
+            application: "confiture: migrate up 001_slow",
+            query: expect.stringContaining("select pg_sleep(30)"),
+          },
+        },
       },
     ]);
     expect(ev.rows[0]?.details.terminated.pid).toBeGreaterThan(0);

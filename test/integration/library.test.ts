@@ -81,6 +81,25 @@ describe("library", () => {
     expect(tables.rows.map((r) => r.tablename)).toEqual(["a", "confiture_events", "confiture_migrations"]);
   });
 
+  it("names the line of a failing statement even when the server gives no position", async () => {
+    const config = await project("lib_line", {
+      "001_a.up.sql": "create table a (id int);\n\ninsert into a values (1);\nselect 1 / 0;\nselect 2;\n",
+    });
+    const f = (await migrateUp(config).catch((e: unknown) => e)) as MigrationFailedError;
+    expect(f).toBeInstanceOf(MigrationFailedError);
+    expect([f.line, f.sqlstate]).toEqual([4, "22012"]);
+    const left = await db.query("select to_regclass('lib_line.a') as t");
+    expect(left.rows[0]?.t).toBeNull();
+  });
+
+  it("maps server positions in code points (emoji, accents) to the right line", async () => {
+    const config = await project("lib_cp", {
+      "001_a.up.sql": "create table t (id int);\nselect 'é🎉🎉',\n  1,\nmissing_col\nfrom t;\n",
+    });
+    const f = (await migrateUp(config).catch((e: unknown) => e)) as MigrationFailedError;
+    expect([f.line, f.sqlstate]).toEqual([4, "42703"]);
+  });
+
   it("refuses to start on a changed file with --verify-checksums (CheckFailedError)", async () => {
     const config = await project("lib_sum", { "001_a.up.sql": "create table lib_sum.a (id int);" });
     await migrateUp(config);
