@@ -103,7 +103,8 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 
 /** Render rows as an aligned table (plain text; colors applied per cell by the caller). */
 export function table(headers: string[], rows: string[][]): string {
-  const visible = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "").length;
+  const visible = (s: string) =>
+    s.includes("\u001b") ? s.replace(/\u001b\[[0-9;]*m/g, "").length : s.length;
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ""))));
   const line = (cells: string[]) =>
     cells

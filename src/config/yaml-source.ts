@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { isAbsolute, relative } from "node:path";
-import { isAlias, isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import type { Node } from "yaml";
 import { ConfigError } from "../errors.js";
 import { redactText } from "./redact.js";
 
@@ -61,6 +61,8 @@ export async function readConfigSource(path: string, cwd: string): Promise<Confi
     throw new ConfigError(readFailure(label, error), { file: path });
   }
 
+  // Loaded only when there is a file to read: it is a measurable share of start-up time.
+  const { isAlias, isMap, isSeq, LineCounter, parseDocument } = await import("yaml");
   const lineCounter = new LineCounter();
   // prettyErrors would append the offending source line to messages, and that line may hold a
   // password; the line number is computed here instead.

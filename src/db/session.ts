@@ -86,7 +86,10 @@ export async function openSession(url: string, options: SessionOptions): Promise
       "select pg_backend_pid() as pid, current_database() as db, current_user as usr, " +
         "current_setting('server_version') as ver, current_setting('server_version_num') as num, " +
         // Recorded in applied_by; set once here so history statements need no host parameter.
-        "set_config('confiture.host', $1, false) as host",
+        "set_config('confiture.host', $1, false) as host, " +
+        // PostgreSQL 14+: notice a killed client during a long statement and free its locks.
+        "case when current_setting('server_version_num')::int >= 140000 " +
+        "then set_config('client_connection_check_interval', '2s', false) end as check_interval",
       [actorHost()],
     );
     info = r.rows[0];
@@ -95,10 +98,6 @@ export async function openSession(url: string, options: SessionOptions): Promise
     throw connectionErrorFrom(err, redactSecrets(url));
   }
   const serverVersionNum = Number(info.num);
-  if (serverVersionNum >= 140000) {
-    // Lets the server notice a killed client during a long statement and free its locks.
-    await client.query("set client_connection_check_interval = '2s'").catch(() => {});
-  }
   return {
     pid: Number(info.pid),
     database: info.db,

@@ -46,6 +46,6 @@ export function newestFirst(history: AppliedRow[]): AppliedRow[] {
     const va = versionOf(a.version);
     const vb = versionOf(b.version);
     if (va !== undefined && vb !== undefined && va !== vb) return va > vb ? -1 : 1;
-    return b.appliedAt.getTime() - a.appliedAt.getTime();
+    return a.appliedAt < b.appliedAt ? 1 : a.appliedAt > b.appliedAt ? -1 : 0;
   });
 }

@@ -76,7 +76,7 @@ export async function migrationStatus(
       entries.push({
         id: f.id,
         state,
-        appliedAt: row ? row.appliedAt.toISOString() : null,
+        appliedAt: row ? row.appliedAt : null,
         checksum: f.checksum,
         recordedChecksum: row?.checksum ?? null,
         executionMs: row?.executionMs ?? null,
@@ -91,7 +91,7 @@ export async function migrationStatus(
       entries.push({
         id: row.version,
         state: row.status === "failed" ? "failed" : "missing file",
-        appliedAt: row.appliedAt.toISOString(),
+        appliedAt: row.appliedAt,
         checksum: null,
         recordedChecksum: row.checksum,
         executionMs: row.executionMs,

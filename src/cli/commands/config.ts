@@ -1,6 +1,5 @@
 /** `confiture config show`. */
 import type { Command } from "commander";
-import { stringify } from "yaml";
 import { describeConfig } from "../../index.js";
 import { EXIT } from "../exit-codes.js";
 import type { Runner } from "../main.js";
@@ -14,6 +13,7 @@ export function registerConfigCommands(program: Command, run: Runner): void {
     .action(
       run("config show", async ({ out, config }) => {
         const shown = describeConfig(await config());
+        const { stringify } = await import("yaml");
         out.result("config show", { config: shown }, () => stringify(shown).trimEnd());
         return EXIT.ok;
       }),
