@@ -50,7 +50,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runScript(session: Session, script: PreparedScript, opts: RunOptions): Promise<number> {
   const started = performance.now();
   if (script.noTransaction) await runWithoutTransaction(session, script, opts, started);
-  else await runInTransaction(session, script, opts, started);
+  else await runInTransaction(session, script, opts);
   return Math.round(performance.now() - started);
 }
 
@@ -73,7 +73,7 @@ async function recordSuccess(session: Session, script: PreparedScript, opts: Run
   });
 }
 
-async function runInTransaction(session: Session, script: PreparedScript, opts: RunOptions, started: number) {
+async function runInTransaction(session: Session, script: PreparedScript, opts: RunOptions) {
   const attempts = opts.inOuterTransaction ? 1 : (opts.lockAttempts ?? DEFAULT_ATTEMPTS);
   for (let attempt = 1; ; attempt++) {
     let current: SqlStatement | undefined;
@@ -83,9 +83,8 @@ async function runInTransaction(session: Session, script: PreparedScript, opts: 
     // name their line, and on any error the server skips the rest, COMMIT included.
     const prefix = [`set local lock_timeout = '${Math.max(1, Math.round(opts.statementLockTimeoutMs))}ms'`];
     // pg_stat_activity shows the whole message, so name the migration where lock status looks.
-    if (/^[A-Za-z0-9_-]+$/.test(script.id)) {
-      prefix.push(`set local application_name = '${`${session.applicationName} ${script.id}`.slice(0, 63)}'`);
-    }
+    // The id is file-name safe (asserted by inlineHistoryStatement below); the rest is ours.
+    prefix.push(`set local application_name = '${`${session.applicationName} ${script.id}`.slice(0, 63)}'`);
     if (!opts.inOuterTransaction) prefix.unshift("begin");
     const history = inlineHistoryStatement(
       opts.tables,
@@ -93,7 +92,7 @@ async function runInTransaction(session: Session, script: PreparedScript, opts: 
         ? { kind: "deleted", version: script.id }
         : { kind: "applied", version: script.id, name: opts.name, checksum: opts.checksum },
     );
-    const suffix = history ? [history, ...(opts.inOuterTransaction ? [] : ["commit"])] : [];
+    const suffix = [history, ...(opts.inOuterTransaction ? [] : ["commit"])];
     try {
       try {
         await session.execBatch([...prefix, ...script.statements.map((s) => s.text), ...suffix]);
@@ -101,10 +100,6 @@ async function runInTransaction(session: Session, script: PreparedScript, opts: 
         const index = err instanceof SqlError ? (err.statementIndex ?? -1) - prefix.length : -1;
         current = script.statements[index];
         throw err;
-      }
-      if (!history) {
-        await recordSuccess(session, script, opts, started);
-        if (!opts.inOuterTransaction) await session.exec("commit");
       }
       return;
     } catch (err) {

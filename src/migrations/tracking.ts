@@ -156,21 +156,24 @@ const SAFE_CHECKSUM = /^[0-9a-f]{64}$/;
 
 /**
  * The history change of a migration as SQL text, so it can travel in the same message as the
- * migration's statements and its COMMIT (one round trip per migration). Only for values that
- * are safe by construction — ids and names matching the file-name pattern, a hex checksum —
- * checked here; anything else returns undefined and the caller uses the parameterized path.
- * execution_ms is measured by the server: from the transaction's start to this statement.
+ * migration's statements and its COMMIT (one round trip per migration). The values are safe
+ * by construction — ids and names come from file names matching the migration file pattern,
+ * the checksum is our own hex digest — and that is asserted here, so a literal can never carry
+ * anything else. execution_ms is measured by the server: from the transaction's start to here.
  */
 export function inlineHistoryStatement(
   t: HistoryTables,
   change:
     | { kind: "applied"; version: string; name: string; checksum: string }
     | { kind: "deleted"; version: string },
-): string | undefined {
-  if (!SAFE_ID.test(change.version)) return undefined;
+): string {
+  const safe =
+    SAFE_ID.test(change.version) &&
+    (change.kind === "deleted" || (SAFE_ID.test(change.name) && SAFE_CHECKSUM.test(change.checksum)));
+  if (!safe)
+    throw new Error(`internal: history values for ${JSON.stringify(change.version)} are not file-name safe`);
   const table = qualify(t.schema, t.trackingTable);
   if (change.kind === "deleted") return `delete from ${table} where version = '${change.version}'`;
-  if (!SAFE_ID.test(change.name) || !SAFE_CHECKSUM.test(change.checksum)) return undefined;
   return `insert into ${table} (version, name, checksum, applied_at, execution_ms, applied_by, status, error)
      values ('${change.version}', '${change.name}', '${change.checksum}', now(),
        (extract(epoch from clock_timestamp() - now()) * 1000)::integer, ${APPLIED_BY_SQL}, 'applied', null)
