@@ -152,7 +152,8 @@ export function redactSecrets(text: string): string {
   return (
     text
       // Greedy password part: an unencoded '@' inside a password must not leak its tail.
-      .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s'"]*:)([^\s'"]*)@/gi, "$1***@")
+      // Up to the last '@' on the line: over-redacting beats leaking a password with spaces.
+      .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s'"]*:)([^\n]*)@/gi, "$1***@")
       .replace(/(\bpassword\s*=\s*)('[^']*'|"[^"]*"|[^\s&;'",]+)/gi, "$1***")
       .replace(/(\bpassword\s+)('(?:[^']|'')*'|\$([a-z_]*)\$[\s\S]*?\$\3\$)/gi, "$1'***'")
   );

@@ -105,7 +105,23 @@ export function requireDatabaseUrl(config: ConfitureConfig): string {
   if (config.database.url === undefined || config.database.url === "") {
     throw new ConfigError(NO_DATABASE_URL, { key: "database_url" });
   }
-  return config.database.url;
+  const url = config.database.url;
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== "postgres:" && protocol !== "postgresql:") {
+    // Not echoed: a malformed URL may still hold a password that no pattern would recognise.
+    throw new ConfigError(
+      `the database URL from ${config.database.source ?? "the configuration"} is not a valid postgres:// URL ` +
+        "(expected postgres://user@host:5432/dbname, with any password after the user and percent-encoded); " +
+        "it is not printed because it may contain a password",
+      { key: "database_url" },
+    );
+  }
+  return url;
 }
 
 async function locateSource(configPath: string | undefined, cwd: string): Promise<ConfigSource | undefined> {

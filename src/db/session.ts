@@ -5,7 +5,6 @@
  */
 import os from "node:os";
 import pg from "pg";
-import { redactSecrets } from "../errors.js";
 import { BatchQuery } from "./batch-query.js";
 import { connectionErrorFrom, toSqlError } from "./pg-errors.js";
 
@@ -45,6 +44,20 @@ export interface Session {
 
 export const TOOL_VERSION = "0.1.0";
 
+/**
+ * The URL as it may be shown: rebuilt from its parsed parts with the password replaced, so a
+ * password that no pattern would recognise (spaces, quotes) still never reaches a message.
+ */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const auth = u.username ? `${u.username}${u.password ? ":***" : ""}@` : "";
+    return `${u.protocol}//${auth}${u.host}${u.pathname}`;
+  } catch {
+    return "the configured database URL";
+  }
+}
+
 /** Who we are, as recorded in applied_by and the events table. */
 export function actorHost(): string {
   return os.hostname();
@@ -78,7 +91,7 @@ export async function openSession(url: string, options: SessionOptions): Promise
     await client.connect();
   } catch (err) {
     await client.end().catch(() => {});
-    throw connectionErrorFrom(err, redactSecrets(url));
+    throw connectionErrorFrom(err, displayUrl(url));
   }
   let info: { pid: number; db: string; usr: string; ver: string; num: string };
   try {
@@ -95,7 +108,7 @@ export async function openSession(url: string, options: SessionOptions): Promise
     info = r.rows[0];
   } catch (err) {
     await client.end().catch(() => {});
-    throw connectionErrorFrom(err, redactSecrets(url));
+    throw connectionErrorFrom(err, displayUrl(url));
   }
   const serverVersionNum = Number(info.num);
   return {

@@ -20,6 +20,7 @@ import {
 import { makeProject, type TestProject } from "../support/project.js";
 
 const SCHEMA = "bad_input";
+const SPACED_PASSWORD = "leak me 'now'";
 const WRONG_PASSWORD = "WRONG-pw-4q7z";
 
 /** Applied in beforeAll; every case's project starts from these files (same checksums). */
@@ -298,6 +299,26 @@ const CASES: Case[] = [
     code: "CONNECTION_FAILED",
     message: [/confiture_test:\*\*\*@/, /password authentication failed.*28P01/],
     secrets: [WRONG_PASSWORD],
+  },
+  {
+    name: "wrong password with a space and a quote (not percent-encoded by the user)",
+    files: GOOD,
+    env: (c) => ({ DATABASE_URL: urlWithPassword(c.url, SPACED_PASSWORD) }),
+    args: ["migrate", "up"],
+    exit: 5,
+    code: "CONNECTION_FAILED",
+    message: [/confiture_test:\*\*\*@/, /28P01/],
+    // The URL carries it percent-encoded (leak%20me%20'now'): no form of it may appear.
+    secrets: [SPACED_PASSWORD, "leak"],
+  },
+  {
+    name: "malformed database URL (port is not a number)",
+    files: GOOD,
+    env: () => ({ DATABASE_URL: `postgres://confiture_test:${SENTINEL_PASSWORD}@127.0.0.1:notaport/db` }),
+    args: ["migrate", "up"],
+    exit: 2,
+    code: "CONFIG_INVALID",
+    message: [/the database URL from DATABASE_URL is not a valid postgres:\/\/ URL/],
   },
   {
     name: "missing database",

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { displayUrl } from "../../src/db/session.js";
 import { redactDeep, redactSecrets } from "../../src/errors.js";
 
 describe("redactSecrets", () => {
@@ -11,6 +12,10 @@ describe("redactSecrets", () => {
     ["CREATE ROLE app LOGIN PASSWORD 's3cret'", "CREATE ROLE app LOGIN PASSWORD '***'"],
     ["alter user x with encrypted password 'it''s'", "alter user x with encrypted password '***'"],
     ["ALTER ROLE x PASSWORD $p$s3cret$p$", "ALTER ROLE x PASSWORD '***'"],
+    [
+      "cannot connect to postgres://u:leak me 'now'@h/db: refused",
+      "cannot connect to postgres://u:***@h/db: refused",
+    ],
   ])("%s", (input, expected) => {
     expect(redactSecrets(input)).toBe(expected);
   });
@@ -26,5 +31,15 @@ describe("redactDeep", () => {
       nested: [{ q: "PASSWORD '***'" }],
       n: 1,
     });
+  });
+});
+
+describe("displayUrl", () => {
+  it("rebuilds the URL from its parts without the password, whatever characters it has", () => {
+    expect(displayUrl("postgres://app:leak%20me%20'now'@db:5432/prod?sslmode=require")).toBe(
+      "postgres://app:***@db:5432/prod",
+    );
+    expect(displayUrl("postgresql://app@db/prod")).toBe("postgresql://app@db/prod");
+    expect(displayUrl("not a url with password=leak")).toBe("the configured database URL");
   });
 });
