@@ -17,6 +17,7 @@ import { isConnectionLost, isLockNotAvailable } from "../db/pg-errors.js";
 import type { Session } from "../db/session.js";
 import { MigrationFailedError, redactSecrets, SqlError } from "../errors.js";
 import type { PreparedScript } from "./preflight.js";
+import { codePointToCharIndex } from "./sql-scan.js";
 import type { SqlStatement } from "./sql-split.js";
 import { lineOfCharIndex } from "./sql-split.js";
 import { deleteHistoryRow, type HistoryTables, inlineHistoryStatement, writeHistoryRow } from "./tracking.js";
@@ -194,7 +195,7 @@ function failure(
     // The server's position counts characters (code points) from the start of the statement.
     const pos = err instanceof SqlError ? err.server.position : undefined;
     line = pos
-      ? lineOfCharIndex(script.sql, stmt.charStart + codePointsToIndex(stmt.text, pos - 1))
+      ? lineOfCharIndex(script.sql, stmt.charStart + codePointToCharIndex(stmt.text, pos - 1))
       : stmt.startLine;
   }
   const raw = redactSecrets(err instanceof Error ? err.message : String(err));
@@ -219,13 +220,4 @@ function failure(
     ...(line ? { line } : {}),
     ...(sqlstate ? { sqlstate } : {}),
   });
-}
-
-/** JS string index of the `n`-th code point of `text` (surrogate pairs count once, as in PostgreSQL). */
-function codePointsToIndex(text: string, n: number): number {
-  let index = 0;
-  for (let seen = 0; seen < n && index < text.length; seen++) {
-    index += (text.codePointAt(index) ?? 0) > 0xffff ? 2 : 1;
-  }
-  return index;
 }
