@@ -3,7 +3,7 @@
  * Command groups live in ./commands; they use only the public API ("../index.js").
  */
 import { Command, CommanderError, Option } from "commander";
-import { type ConfitureConfig, loadConfig, TOOL_VERSION, UsageError } from "../index.js";
+import { type ConfitureConfig, ConfitureError, loadConfig, TOOL_VERSION, UsageError } from "../index.js";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerInitCommand } from "./commands/init.js";
 import { registerLockCommands } from "./commands/lock.js";
@@ -40,6 +40,25 @@ export async function main(argv: string[]): Promise<number> {
     quiet: argv.includes("--quiet"),
     debug: argv.includes("--debug"),
   });
+
+  // Ctrl-C, or SIGTERM from `kubectl delete job`: say what happened and exit at once. Closing
+  // the connection is what makes PostgreSQL roll back the migration that was running.
+  const interrupted = (signal: NodeJS.Signals) => {
+    const code = signal === "SIGINT" ? 130 : 143;
+    (current?.out ?? early).error(
+      new ConfitureError(
+        "INTERRUPTED",
+        "failed",
+        `interrupted by ${signal}: PostgreSQL rolls back the migration that was running in a transaction ` +
+          '(a no-transaction migration stays recorded as failed); run "confiture migrate status" to see where it stopped',
+      ),
+      current?.command,
+      code,
+    );
+    process.exit(code);
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
 
   const program = new Command("confiture")
     .description("PostgreSQL migrations built around recovery")

@@ -74,13 +74,13 @@ export class Output {
   }
 
   /** Report an error: one line on stderr (JSON document on stdout with --format json). Returns the exit code. */
-  error(err: unknown, command: string | undefined): number {
+  error(err: unknown, command: string | undefined, exitOverride?: number): number {
     const known = err instanceof ConfitureError;
     const code = known ? err.code : "INTERNAL_ERROR";
     let message = err instanceof Error ? err.message : String(err);
     if (!known)
       message = `internal error: ${message}${this.opts.debug ? "" : " (run with --debug for the stack trace)"}`;
-    const exit = known ? exitCodeFor(err.category) : 1;
+    const exit = exitOverride ?? (known ? exitCodeFor(err.category) : 1);
     if (this.opts.format === "json") {
       const error: Record<string, unknown> = { code, message, exitCode: exit };
       if (known && err.details) error.details = err.details;
