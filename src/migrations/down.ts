@@ -47,7 +47,8 @@ export async function migrateDown(config: ConfitureConfig, opts: DownOptions): P
   if (opts.steps !== undefined && (!Number.isInteger(opts.steps) || opts.steps < 1)) {
     throw new UsageError(`--steps must be a whole number of at least 1 (got ${opts.steps})`);
   }
-  await requireProtectedConsent(config, opts);
+  // A dry run changes nothing, so it needs no confirmation even on a protected environment.
+  if (opts.dryRun !== true) await requireProtectedConsent(config, opts);
   const files = await readMigrations(config.migrationsDir);
   const byId = new Map(files.map((f) => [f.id, f]));
   const dryRun = opts.dryRun === true;

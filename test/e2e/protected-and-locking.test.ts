@@ -108,7 +108,12 @@ describe("protected environment", () => {
     expect(json.error?.code).toBe("PROTECTED_ENVIRONMENT");
     expect(json.error?.message).toContain("--force");
 
-    // Nothing was rolled back by any of the refused runs.
+    // A dry run changes nothing, so it needs no --force even here.
+    const dry = await cli(["migrate", "down", "--steps", "1", "--dry-run"], { CONFITURE_ENV: "production" });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain("would roll back 002_b");
+
+    // Nothing was rolled back by any of the refused runs, nor by the dry run.
     expect(await history(s)).toEqual([
       { version: "001_a", status: "applied" },
       { version: "002_b", status: "applied" },
