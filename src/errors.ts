@@ -143,28 +143,4 @@ export class MigrationFailedError extends ConfitureError {
   }
 }
 
-/**
- * Replace secrets in free text with `***`: the password of every URL (`postgres://u:***@h`),
- * `password=...` conninfo pairs, and SQL password literals (`PASSWORD '***'`, as in a lock
- * holder's current query).
- */
-export function redactSecrets(text: string): string {
-  return (
-    text
-      // Greedy password part: an unencoded '@' inside a password must not leak its tail.
-      // Up to the last '@' on the line: over-redacting beats leaking a password with spaces.
-      .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s'"]*:)([^\n]*)@/gi, "$1***@")
-      .replace(/(\bpassword\s*=\s*)('[^']*'|"[^"]*"|[^\s&;'",]+)/gi, "$1***")
-      .replace(/(\bpassword\s+)('(?:[^']|'')*'|\$([a-z_]*)\$[\s\S]*?\$\3\$)/gi, "$1'***'")
-  );
-}
-
-/** `redactSecrets` applied to every string inside a JSON-like value, before it is serialized. */
-export function redactDeep<T>(value: T): T {
-  if (typeof value === "string") return redactSecrets(value) as T;
-  if (Array.isArray(value)) return value.map((v) => redactDeep(v)) as T;
-  if (value && typeof value === "object" && !(value instanceof Date)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T;
-  }
-  return value;
-}
+export { redactDeep, redactText as redactSecrets } from "./redact.js";

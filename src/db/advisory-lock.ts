@@ -12,6 +12,7 @@
  */
 import { LockTimeoutError } from "../errors.js";
 import { isLockNotAvailable } from "./pg-errors.js";
+import { withoutPrelude } from "./prelude.js";
 import type { Session } from "./session.js";
 
 /** Both halves of the two-int4 advisory key, and a human label. */
@@ -67,14 +68,12 @@ select a.pid, a.usename as user,
    and l.pid <> pg_backend_pid()
  order by l.granted desc, a.backend_start`;
 
-/** What the runner sends before a migration's own statements (see migrations/runner.ts). */
-const RUNNER_PREFIX =
-  /^begin;\s*set local lock_timeout = '\d+ms';\s*(set local application_name = '[^']*';\s*)?/i;
+/^begin;\s*set local lock_timeout = '\d+ms';\s*(set local application_name = '[^']*';\s*)?/i;
 
 /** Every other session holding or waiting for the lock, holder first. */
 export async function lockSessions(session: Session, key: LockKey): Promise<LockHolder[]> {
   const rows = await session.query<LockHolder>(HOLDERS_SQL, [key.classid, key.objid]);
-  return rows.map((r) => ({ ...r, pid: Number(r.pid), query: r.query?.replace(RUNNER_PREFIX, "") ?? null }));
+  return rows.map((r) => ({ ...r, pid: Number(r.pid), query: withoutPrelude(r.query) }));
 }
 
 /** The session holding the lock now, or undefined. */

@@ -14,6 +14,7 @@
 
 import { qualify } from "../db/identifiers.js";
 import { isConnectionLost, isLockNotAvailable } from "../db/pg-errors.js";
+import { migrationPrelude } from "../db/prelude.js";
 import type { Session } from "../db/session.js";
 import { MigrationFailedError, redactSecrets, SqlError } from "../errors.js";
 import type { PreparedScript } from "./preflight.js";
@@ -82,11 +83,12 @@ async function runInTransaction(session: Session, script: PreparedScript, opts: 
     // (a computed integer, not user text), every statement, the history change and COMMIT.
     // One round trip per migration; the batch reports which statement failed, so errors still
     // name their line, and on any error the server skips the rest, COMMIT included.
-    const prefix = [`set local lock_timeout = '${Math.max(1, Math.round(opts.statementLockTimeoutMs))}ms'`];
-    // pg_stat_activity shows the whole message, so name the migration where lock status looks.
-    // The id is file-name safe (asserted by inlineHistoryStatement below); the rest is ours.
-    prefix.push(`set local application_name = '${`${session.applicationName} ${script.id}`.slice(0, 63)}'`);
-    if (!opts.inOuterTransaction) prefix.unshift("begin");
+    const prefix = migrationPrelude({
+      begin: !opts.inOuterTransaction,
+      lockTimeoutMs: opts.statementLockTimeoutMs,
+      // pg_stat_activity shows the whole message, so name the migration where lock status looks.
+      applicationName: `${session.applicationName} ${script.id}`,
+    });
     const history = inlineHistoryStatement(
       opts.tables,
       script.direction === "down"
