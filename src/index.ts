@@ -8,6 +8,7 @@
  * const { applied } = await migrateUp(config);
  */
 
+export { COMMANDS, type CommandName } from "./commands.js";
 export { loadConfig, requireDatabaseUrl } from "./config/load.js";
 export { describeConfig, redactUrl } from "./config/redact.js";
 export type { ConfitureConfig, DatabaseUrlSetting, LoadConfigOptions } from "./config/types.js";
@@ -36,4 +37,5 @@ export {
   type StatusResult,
 } from "./migrations/status.js";
 export { type AppliedMigration, migrateUp, type UpOptions, type UpResult } from "./migrations/up.js";
+export type { CheckReport, Finding, Severity } from "./ops/report.js";
 export { type InitResult, init } from "./project/init.js";

@@ -48,7 +48,6 @@ export async function main(argv: string[]): Promise<number> {
     (current?.out ?? early).error(
       new ConfitureError(
         "INTERRUPTED",
-        "failed",
         `interrupted by ${signal}: PostgreSQL rolls back the migration that was running in a transaction ` +
           '(a no-transaction migration stays recorded as failed); run "confiture migrate status" to see where it stopped',
       ),

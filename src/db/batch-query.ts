@@ -4,8 +4,7 @@
  * pg-cursor uses) counts the server's CommandComplete messages, so the statement that raised
  * an error is the one after the last completed.
  */
-import { SqlError } from "../errors.js";
-import { toSqlError } from "./pg-errors.js";
+import { serverFields, toSqlError } from "./pg-errors.js";
 
 /** The part of pg's connection a submittable talks to. */
 interface PgConnection {
@@ -47,18 +46,19 @@ export class BatchQuery {
   }
   /** Called once, for a server error or a lost connection; the client then forgets this query. */
   handleError(err: unknown): void {
-    const wrapped = toSqlError(err);
-    if (wrapped instanceof SqlError) {
-      const index = Math.min(this.completed, this.texts.length - 1);
-      wrapped.statementIndex = index;
-      const pos = wrapped.server.position;
-      if (pos !== undefined) {
-        // The server counts characters (code points) from the start of the whole message.
-        let start = 0;
-        for (let i = 0; i < index; i++) start += [...this.texts[i]!].length + 2; // + ";\n"
-        wrapped.server.position = pos > start ? pos - start : undefined;
-      }
+    const fields = serverFields(err);
+    if (!fields) {
+      this.settle.reject(err);
+      return;
     }
-    this.settle.reject(wrapped);
+    const index = Math.min(this.completed, this.texts.length - 1);
+    let position = fields.position;
+    if (position !== undefined) {
+      // The server counts characters (code points) from the start of the whole message.
+      let start = 0;
+      for (let i = 0; i < index; i++) start += [...this.texts[i]!].length + 2; // + ";\n"
+      position = position > start ? position - start : undefined;
+    }
+    this.settle.reject(toSqlError(err, { statementIndex: index, position }));
   }
 }

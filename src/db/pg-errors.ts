@@ -88,12 +88,23 @@ export function isLockNotAvailable(err: unknown): boolean {
   return serverFields(err)?.sqlstate === "55P03";
 }
 
-/** Wrap a server error raised by a statement; non-server errors pass through unchanged. */
-export function toSqlError(err: unknown): unknown {
+/**
+ * Wrap a server error raised by a statement; non-server errors pass through unchanged. For a
+ * statement sent in a batch, `batch` says which one failed and its position within it.
+ */
+export function toSqlError(
+  err: unknown,
+  batch?: { statementIndex: number; position: number | undefined },
+): unknown {
   const fields = serverFields(err);
   if (!fields) return err;
   const message = redactSecrets((err as PgLikeError).message ?? "error");
-  return new SqlError(message, fields, { cause: err });
+  if (batch === undefined) return new SqlError(message, fields, { cause: err });
+  return new SqlError(
+    message,
+    { ...fields, position: batch.position },
+    { cause: err, statementIndex: batch.statementIndex },
+  );
 }
 
 /** True for errors that mean the connection itself is gone (killed backend, network). */

@@ -51,7 +51,6 @@ export async function unlock(config: ConfitureConfig, opts: { force?: boolean } 
     if (holder.state !== "idle" && !opts.force) {
       throw new ConfitureError(
         "LOCK_HOLDER_BUSY",
-        "locked",
         `the lock holder is not idle (${describeHolder(holder)}); it may be applying a migration. ` +
           `Wait for it, or run "confiture unlock --force" to terminate that session (its open transaction is rolled back).`,
         { details: { holder } },
@@ -61,7 +60,6 @@ export async function unlock(config: ConfitureConfig, opts: { force?: boolean } 
     if (!rows[0]?.ok) {
       throw new ConfitureError(
         "UNLOCK_FAILED",
-        "failed",
         `could not terminate pid ${holder.pid}; the user "${session.user}" needs to be a superuser, the same role, or a member of pg_signal_backend`,
       );
     }

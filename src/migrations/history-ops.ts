@@ -8,6 +8,7 @@ import type { ConfitureConfig } from "../config/types.js";
 import { withDatabase } from "../db/command-session.js";
 import { qualify } from "../db/identifiers.js";
 import { UsageError } from "../errors.js";
+import { type CheckReport, report } from "../ops/report.js";
 import { checksumOf } from "./checksum.js";
 import { findMigration, readMigrations, readSqlFile } from "./files.js";
 import { type ChecksumProblem, checkChecksums } from "./history-checks.js";
@@ -41,6 +42,8 @@ export async function migrationChecksum(
 export interface VerifyChecksumsResult {
   checked: number;
   problems: ChecksumProblem[];
+  /** One critical finding per problem. */
+  report: CheckReport;
 }
 
 /** Compare every recorded checksum with its file. Read-only. */
@@ -48,9 +51,21 @@ export async function verifyChecksums(config: ConfitureConfig): Promise<VerifyCh
   const files = await readMigrations(config.migrationsDir);
   return withDatabase(config, "migrate verify-checksums", { lock: false }, async ({ session, tables }) => {
     const history = await readHistory(session, tables);
+    const problems = checkChecksums(files, history);
     return {
       checked: history.filter((r) => r.status !== "failed").length,
-      problems: checkChecksums(files, history),
+      problems,
+      report: report(
+        problems.map((p) => ({
+          code: p.kind === "missing-file" ? "MIGRATION_FILE_MISSING" : "CHECKSUM_MISMATCH",
+          severity: "critical",
+          subject: p.id,
+          message: `${p.id}: ${p.kind === "missing-file" ? "file is missing" : p.kind === "missing-checksum" ? "no checksum recorded" : "file changed since it was applied"}`,
+        })),
+        () =>
+          `${problems.length} applied migration(s) do not match their files: ${problems.map((p) => `${p.id} (${p.kind})`).join(", ")}`,
+        "CHECKSUM_MISMATCH",
+      ),
     };
   });
 }

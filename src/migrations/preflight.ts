@@ -4,9 +4,9 @@
  * transaction without `-- confiture:no-transaction`, and transaction control that would break
  * the tool's own per-migration transaction.
  */
-import { MigrationFileError, OperationFailedError } from "../errors.js";
-import { findNonTransactional, findTransactionControl, parseDirectives } from "./sql-analysis.js";
-import { type SqlStatement, SqlSyntaxError, splitSql } from "./sql-split.js";
+import { MigrationFileError, OperationFailedError, SqlSyntaxError } from "../errors.js";
+import { findNonTransactional, findTransactionControl, parseDirectives } from "../sql/analysis.js";
+import { type SqlStatement, splitSql } from "../sql/split.js";
 
 /** A migration script ready to run: its statements and how to run them. */
 export interface PreparedScript {

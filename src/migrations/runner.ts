@@ -17,10 +17,10 @@ import { isConnectionLost, isLockNotAvailable } from "../db/pg-errors.js";
 import { migrationPrelude } from "../db/prelude.js";
 import type { Session } from "../db/session.js";
 import { MigrationFailedError, redactSecrets, SqlError } from "../errors.js";
+import { codePointToCharIndex } from "../sql/scan.js";
+import type { SqlStatement } from "../sql/split.js";
+import { lineOfCharIndex } from "../sql/split.js";
 import type { PreparedScript } from "./preflight.js";
-import { codePointToCharIndex } from "./sql-scan.js";
-import type { SqlStatement } from "./sql-split.js";
-import { lineOfCharIndex } from "./sql-split.js";
 import { deleteHistoryRow, type HistoryTables, inlineHistoryStatement, writeHistoryRow } from "./tracking.js";
 
 /** Progress notes the runner emits; the CLI decides whether and how to show them. */

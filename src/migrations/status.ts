@@ -4,6 +4,7 @@
 import type { ConfitureConfig } from "../config/types.js";
 import { type LockHolder, lockHolder } from "../db/advisory-lock.js";
 import { withDatabase } from "../db/command-session.js";
+import { type CheckReport, type Finding, report } from "../ops/report.js";
 import { readMigrations } from "./files.js";
 import { checkChecksums } from "./history-checks.js";
 import { readHistory, trackingTableExists } from "./tracking.js";
@@ -41,6 +42,8 @@ export interface StatusResult {
   counts: Record<MigrationState, number>;
   /** True when something needs a person: failed, checksum mismatch, or missing file. */
   problems: boolean;
+  /** One finding per migration that needs a person, most serious kind first. */
+  report: CheckReport;
   lockHolder?: LockHolder | null;
   serverVersion?: string;
 }
@@ -110,6 +113,7 @@ export async function migrationStatus(
       "checksum mismatch": 0,
     } as Record<MigrationState, number>;
     for (const e of entries) counts[e.state]++;
+    const findings = statusFindings(entries);
     const result: StatusResult = {
       database: session.database,
       schema: tables.schema,
@@ -117,7 +121,12 @@ export async function migrationStatus(
       trackingTableExists: exists,
       migrations: entries,
       counts,
-      problems: counts.failed + counts["checksum mismatch"] + counts["missing file"] > 0,
+      problems: findings.length > 0,
+      report: report(
+        findings,
+        () =>
+          `${counts.failed} failed, ${counts["checksum mismatch"]} checksum mismatch(es), ${counts["missing file"]} missing file(s)`,
+      ),
     };
     if (opts.verbose) {
       result.lockHolder = (await lockHolder(session, lockKey)) ?? null;
@@ -125,4 +134,27 @@ export async function migrationStatus(
     }
     return result;
   });
+}
+
+/** Failed first, then changed files, then missing files: the first one names the report's failure. */
+const FINDING_OF: Partial<Record<MigrationState, { code: Finding["code"]; rank: number; what: string }>> = {
+  failed: { code: "FAILED_MIGRATION_PRESENT", rank: 0, what: "is recorded as failed" },
+  "checksum mismatch": { code: "CHECKSUM_MISMATCH", rank: 1, what: "changed since it was applied" },
+  "missing file": { code: "MIGRATION_FILE_MISSING", rank: 2, what: "is applied but its file is missing" },
+};
+
+function statusFindings(entries: MigrationStatusEntry[]): Finding[] {
+  const found: Array<Finding & { rank: number }> = [];
+  for (const e of entries) {
+    const kind = FINDING_OF[e.state];
+    if (!kind) continue;
+    found.push({
+      code: kind.code,
+      severity: "critical",
+      subject: e.id,
+      message: `${e.id} ${kind.what}`,
+      rank: kind.rank,
+    });
+  }
+  return found.sort((a, b) => a.rank - b.rank).map(({ rank: _rank, ...f }) => f);
 }

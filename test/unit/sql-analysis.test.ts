@@ -1,10 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  findNonTransactional,
-  findTransactionControl,
-  parseDirectives,
-} from "../../src/migrations/sql-analysis.js";
-import { splitSql } from "../../src/migrations/sql-split.js";
+import { findNonTransactional, findTransactionControl, parseDirectives } from "../../src/sql/analysis.js";
+import { splitSql } from "../../src/sql/split.js";
 
 async function nonTx(sql: string, serverVersionNum?: number): Promise<(string | undefined)[]> {
   const [stmt] = await splitSql(sql);

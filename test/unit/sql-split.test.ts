@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfitureError } from "../../src/errors.js";
-import { lineOfCharIndex, SqlSyntaxError, splitSql } from "../../src/migrations/sql-split.js";
+import { ConfitureError, SqlSyntaxError } from "../../src/errors.js";
+import { lineOfCharIndex, splitSql } from "../../src/sql/split.js";
 
 /**
  * Golden files: every `fixtures/splitter/<case>.sql` has a reviewed `<case>.json` holding

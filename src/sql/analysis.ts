@@ -4,7 +4,7 @@
  * transaction, and the `-- confiture:<name>` directives at the top of the file.
  * Node and field names were checked against libpg-query 17 parse trees (see the unit tests).
  */
-import type { SqlStatement } from "./sql-split.js";
+import type { SqlStatement } from "./split.js";
 
 /** A statement and a short human name for why it was picked, e.g. "CREATE INDEX CONCURRENTLY". */
 export interface StatementFinding {

@@ -4,7 +4,7 @@
  * as the server would read them. The parser speaks UTF-8 byte offsets; everything this
  * module returns is in JS string indices and 1-based file lines.
  */
-import { ConfitureError, type ConfitureErrorOptions } from "../errors.js";
+import { SqlSyntaxError } from "../errors.js";
 import {
   byteToCharIndexer,
   codePointToCharIndex,
@@ -12,7 +12,7 @@ import {
   lineStarts,
   tokenBounds,
   WHITESPACE,
-} from "./sql-scan.js";
+} from "./scan.js";
 
 /** One statement of a migration file. */
 export interface SqlStatement {
@@ -37,32 +37,6 @@ export interface SqlStatement {
    * inside it is a UTF-8 byte offset into the whole file, as the parser gave it.
    */
   ast: unknown;
-}
-
-/** The file is not valid SQL (or uses something the tool cannot run, such as COPY FROM stdin). */
-export class SqlSyntaxError extends ConfitureError {
-  /** 1-based line of the error in the file. */
-  readonly line: number;
-  /** 1-based column of the error on that line, in JS characters. */
-  readonly column: number;
-  /** The parser's own message, without the line suffix, e.g. `syntax error at or near "SELEC"`. */
-  readonly parserMessage: string;
-
-  constructor(
-    parserMessage: string,
-    where: { line: number; column: number },
-    hint?: string,
-    options: ConfitureErrorOptions = {},
-  ) {
-    const message = `${parserMessage} (line ${where.line})${hint === undefined ? "" : `. ${hint}`}`;
-    super("SQL_SYNTAX", "failed", message, {
-      ...options,
-      details: { line: where.line, column: where.column, ...options.details },
-    });
-    this.line = where.line;
-    this.column = where.column;
-    this.parserMessage = parserMessage;
-  }
 }
 
 let parserReady: Promise<void> | undefined;
@@ -214,7 +188,7 @@ function syntaxErrorAt(
 }
 
 /**
- * Guards the token scanner (sql-scan.ts): when it cut a trailing comment off, the cut text must parse to the
+ * Guards the token scanner (scan.ts): when it cut a trailing comment off, the cut text must parse to the
  * same tree as the uncut span, or we keep the uncut span (trimmed of whitespace only). Both
  * texts start at the same offset, so every `location` in the two trees compares equal.
  */

@@ -1,0 +1,21 @@
+/**
+ * The name of every command, written once. The CLI builds its command tree from these, the
+ * library names its sessions after them (`application_name` = `confiture: migrate up`), and
+ * they are the `command` of JSON documents and of audit events.
+ */
+export const COMMANDS = {
+  init: "init",
+  migrateGenerate: "migrate generate",
+  migrateUp: "migrate up",
+  migrateDown: "migrate down",
+  migrateStatus: "migrate status",
+  migrateVerifyChecksums: "migrate verify-checksums",
+  migrateChecksum: "migrate checksum",
+  migrateBaseline: "migrate baseline",
+  migrateResolve: "migrate resolve",
+  lockStatus: "lock status",
+  unlock: "unlock",
+  configShow: "config show",
+} as const;
+
+export type CommandName = (typeof COMMANDS)[keyof typeof COMMANDS];
