@@ -9,26 +9,29 @@
  */
 
 export { COMMANDS, type CommandName } from "./commands.js";
-export { loadConfig, requireDatabaseUrl } from "./config/load.js";
-export { describeConfig, redactUrl } from "./config/redact.js";
-export type { ConfitureConfig, DatabaseUrlSetting, LoadConfigOptions } from "./config/types.js";
+export {
+  type ConfitureConfig,
+  type DatabaseUrlSetting,
+  describeConfig,
+  type LoadConfigOptions,
+  loadConfig,
+  requireDatabaseUrl,
+} from "./config/index.js";
 export { describeHolder, type LockHolder } from "./db/advisory-lock.js";
-export { TOOL_VERSION } from "./db/session.js";
 export * from "./errors.js";
 export { type LockStatusResult, lockStatus, type UnlockResult, unlock } from "./locking/lock-ops.js";
 export { checksumOf } from "./migrations/checksum.js";
+export {
+  migrationChecksum,
+  repairChecksum,
+  type VerifyChecksumsResult,
+  verifyChecksums,
+} from "./migrations/checksums.js";
 export { type DownOptions, type DownResult, migrateDown } from "./migrations/down.js";
 export { type MigrationFile, readMigrations } from "./migrations/files.js";
 export { generateMigration } from "./migrations/generate.js";
 export type { ChecksumProblem } from "./migrations/history-checks.js";
-export {
-  baseline,
-  migrationChecksum,
-  repairChecksum,
-  resolveFailed,
-  type VerifyChecksumsResult,
-  verifyChecksums,
-} from "./migrations/history-ops.js";
+export { baseline, resolveFailed } from "./migrations/history-edits.js";
 export type { RunnerEvent } from "./migrations/runner.js";
 export {
   type MigrationState,
@@ -39,3 +42,5 @@ export {
 export { type AppliedMigration, migrateUp, type UpOptions, type UpResult } from "./migrations/up.js";
 export type { CheckReport, Finding, Severity } from "./ops/report.js";
 export { type InitResult, init } from "./project/init.js";
+export { displayUrl, redactUrl } from "./redact.js";
+export { TOOL_VERSION } from "./version.js";

@@ -69,6 +69,22 @@ export function redactText(text: string): string {
   }
 }
 
+/**
+ * The URL as it may be shown: rebuilt from its parsed parts with the password replaced, so a
+ * password that no pattern would recognise (spaces, quotes) still never reaches a message.
+ * Query parameters are left out; a text that does not parse as a URL is not echoed at all.
+ * @example displayUrl("postgres://app:pw@db:5432/prod?sslmode=require") // "postgres://app:***@db:5432/prod"
+ */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const auth = u.username ? `${u.username}${u.password ? ":***" : ""}@` : "";
+    return `${u.protocol}//${auth}${u.host}${u.pathname}`;
+  } catch {
+    return "the configured database URL";
+  }
+}
+
 /** `redactText` applied to every string inside a JSON-like value, before it is serialized. */
 export function redactDeep<T>(value: T): T {
   if (typeof value === "string") return redactText(value) as T;

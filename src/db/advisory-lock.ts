@@ -68,8 +68,6 @@ select a.pid, a.usename as user,
    and l.pid <> pg_backend_pid()
  order by l.granted desc, a.backend_start`;
 
-/^begin;\s*set local lock_timeout = '\d+ms';\s*(set local application_name = '[^']*';\s*)?/i;
-
 /** Every other session holding or waiting for the lock, holder first. */
 export async function lockSessions(session: Session, key: LockKey): Promise<LockHolder[]> {
   const rows = await session.query<LockHolder>(HOLDERS_SQL, [key.classid, key.objid]);
@@ -125,4 +123,23 @@ export async function releaseMigrationLock(session: Session, key: LockKey): Prom
 
 function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/**
+ * Hold the migration lock for the duration of `fn`: take it (waiting up to `timeoutMs`), run,
+ * release. A lost session releases it on the server's side.
+ * @example await withMigrationLock(session, key, 60_000, () => applyAll());
+ */
+export async function withMigrationLock<T>(
+  session: Session,
+  key: LockKey,
+  timeoutMs: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  await acquireMigrationLock(session, key, timeoutMs);
+  try {
+    return await fn();
+  } finally {
+    await releaseMigrationLock(session, key);
+  }
 }

@@ -6,15 +6,9 @@
 import os from "node:os";
 import pg from "pg";
 import { BatchQuery } from "./batch-query.js";
+import { type ConnectionSpec, describeTarget } from "./connection-spec.js";
+import { quoteIdent } from "./identifiers.js";
 import { connectionErrorFrom, toSqlError } from "./pg-errors.js";
-
-/** What a command tells the server about itself, visible in pg_stat_activity. */
-export interface SessionOptions {
-  /** e.g. "migrate up"; becomes application_name "confiture: migrate up". */
-  command: string;
-  /** Milliseconds to wait for the TCP connection and authentication. Default 10 s. */
-  connectTimeoutMs?: number;
-}
 
 /** An open connection. `query` throws SqlError for server errors. */
 export interface Session {
@@ -42,41 +36,30 @@ export interface Session {
   readonly closed: boolean;
 }
 
-export const TOOL_VERSION = "0.1.0";
-
-/**
- * The URL as it may be shown: rebuilt from its parsed parts with the password replaced, so a
- * password that no pattern would recognise (spaces, quotes) still never reaches a message.
- */
-export function displayUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    const auth = u.username ? `${u.username}${u.password ? ":***" : ""}@` : "";
-    return `${u.protocol}//${auth}${u.host}${u.pathname}`;
-  } catch {
-    return "the configured database URL";
-  }
-}
-
 /** Who we are, as recorded in applied_by and the events table. */
 export function actorHost(): string {
   return os.hostname();
 }
 
 /**
- * Open a session. Connection failures become ConnectionError (exit 5) with the URL's
- * password redacted.
+ * Open a session. Connection failures become ConnectionError (exit 5) naming the target
+ * without its password.
  *
  * @example
- * const s = await openSession(url, { command: "migrate status" });
+ * const s = await openSession({ connectionString: url, applicationName: "confiture: migrate status" });
  * try { await s.query("select 1"); } finally { await s.close(); }
  */
-export async function openSession(url: string, options: SessionOptions): Promise<Session> {
-  const applicationName = `confiture: ${options.command}`.slice(0, 63);
+export async function openSession(spec: ConnectionSpec): Promise<Session> {
+  const applicationName = spec.applicationName.slice(0, 63);
   const client = new pg.Client({
-    connectionString: url,
+    connectionString: spec.connectionString,
+    host: spec.host,
+    port: spec.port,
+    user: spec.user,
+    password: spec.password,
+    database: spec.database,
     application_name: applicationName,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    connectionTimeoutMillis: spec.connectTimeoutMs ?? 10_000,
     keepAlive: true,
   });
   let closed = false;
@@ -91,7 +74,7 @@ export async function openSession(url: string, options: SessionOptions): Promise
     await client.connect();
   } catch (err) {
     await client.end().catch(() => {});
-    throw connectionErrorFrom(err, displayUrl(url));
+    throw connectionErrorFrom(err, describeTarget(spec));
   }
   let info: { pid: number; db: string; usr: string; ver: string; num: string };
   try {
@@ -108,7 +91,19 @@ export async function openSession(url: string, options: SessionOptions): Promise
     info = r.rows[0];
   } catch (err) {
     await client.end().catch(() => {});
-    throw connectionErrorFrom(err, displayUrl(url));
+    throw connectionErrorFrom(err, describeTarget(spec));
+  }
+  if (spec.schema !== undefined && spec.schema !== "public") {
+    try {
+      // Unqualified names in migrations belong to the managed schema (public stays reachable
+      // for extensions installed there). With the default schema the role's own search_path applies.
+      await client.query("select set_config('search_path', $1, false)", [
+        `${quoteIdent(spec.schema)}, public`,
+      ]);
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw toSqlError(err);
+    }
   }
   const serverVersionNum = Number(info.num);
   return {

@@ -6,11 +6,11 @@
  * `SELECT pg_advisory_unlock_all()` run from psql releases only the *psql* session's own
  * advisory locks — none — so it cannot free a lock held by a stuck migration.
  */
-import type { ConfitureConfig } from "../config/types.js";
+import { COMMANDS } from "../commands.js";
+import type { ConfitureConfig } from "../config/index.js";
 import { describeHolder, type LockHolder, lockSessions } from "../db/advisory-lock.js";
-import { withDatabase } from "../db/command-session.js";
 import { ConfitureError } from "../errors.js";
-import { recordEvent } from "../migrations/tracking.js";
+import { inspect, runContext } from "../ops/context.js";
 
 export interface LockStatusResult {
   lock: string;
@@ -21,7 +21,9 @@ export interface LockStatusResult {
 
 /** Who holds the migration lock, and who waits for it. */
 export async function lockStatus(config: ConfitureConfig): Promise<LockStatusResult> {
-  return withDatabase(config, "lock status", { lock: false }, async ({ session, lockKey }) => {
+  const run = runContext(config, COMMANDS.lockStatus);
+  const { lockKey } = run;
+  return inspect(run, async ({ session }) => {
     const sessions = await lockSessions(session, lockKey);
     const holder = sessions.find((s) => s.granted) ?? null;
     return {
@@ -44,8 +46,10 @@ export interface UnlockResult {
  * holder is idle (not in the middle of a statement or transaction).
  */
 export async function unlock(config: ConfitureConfig, opts: { force?: boolean } = {}): Promise<UnlockResult> {
-  return withDatabase(config, "unlock", { lock: false }, async ({ session, lockKey, tables }) => {
-    const holder = (await lockSessions(session, lockKey)).find((s) => s.granted) ?? null;
+  // Takes no lock of its own: it frees the lock by ending the session that holds it.
+  const run = runContext(config, COMMANDS.unlock);
+  return inspect(run, async ({ session, history }) => {
+    const holder = (await lockSessions(session, run.lockKey)).find((s) => s.granted) ?? null;
     if (!holder)
       return { released: false, holder: null, message: "the migration lock is not held; nothing to do" };
     if (holder.state !== "idle" && !opts.force) {
@@ -69,8 +73,8 @@ export async function unlock(config: ConfitureConfig, opts: { force?: boolean } 
       if (still.length === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    await recordEvent(session, tables, {
-      command: opts.force ? "unlock --force" : "unlock",
+    await history.recordEvent({
+      command: opts.force ? `${COMMANDS.unlock} --force` : COMMANDS.unlock,
       environment: config.environment,
       outcome: "success",
       details: { terminated: holder },

@@ -2,14 +2,17 @@
  * `migrate down`: run `.down.sql` files newest first. Everything is checked before the first
  * rollback runs: a migration without a down file stops the run before anything changes.
  */
-import type { ConfitureConfig } from "../config/types.js";
-import { withDatabase } from "../db/command-session.js";
-import { CheckFailedError, MigrationFailedError, OperationFailedError, UsageError } from "../errors.js";
+import { COMMANDS } from "../commands.js";
+import type { ConfitureConfig } from "../config/index.js";
+import { OperationFailedError, UsageError } from "../errors.js";
+import type { AppliedRow } from "../history/index.js";
+import { runContext } from "../ops/context.js";
+import { executeChange } from "../ops/execute.js";
 import { readMigrations, readSqlFile } from "./files.js";
-import { newestFirst, unsettledFailures } from "./history-checks.js";
-import { type PreparedScript, prepareScript } from "./preflight.js";
-import { type RunnerEvent, runScript } from "./runner.js";
-import { type AppliedRow, failureEvent, readHistory, recordEvent } from "./tracking.js";
+import { newestFirst, requireSettled } from "./history-checks.js";
+import { prepareScript } from "./preflight.js";
+import type { RunnerEvent } from "./runner.js";
+import { migrationStep } from "./up.js";
 
 export interface DownOptions {
   /** Roll back this many of the newest applied migrations. */
@@ -47,28 +50,20 @@ export async function migrateDown(config: ConfitureConfig, opts: DownOptions): P
   if (opts.steps !== undefined && (!Number.isInteger(opts.steps) || opts.steps < 1)) {
     throw new UsageError(`--steps must be a whole number of at least 1 (got ${opts.steps})`);
   }
-  // A dry run changes nothing, so it needs no confirmation even on a protected environment.
-  if (opts.dryRun !== true) await requireProtectedConsent(config, opts);
   const files = await readMigrations(config.migrationsDir);
   const byId = new Map(files.map((f) => [f.id, f]));
   const dryRun = opts.dryRun === true;
-  return withDatabase(
-    config,
-    dryRun ? "migrate down --dry-run" : "migrate down",
-    { lock: true },
-    async (ctx) => {
-      const { session, tables } = ctx;
-      const history = await readHistory(session, tables);
-      const failed = unsettledFailures(history);
-      if (failed.length > 0) {
-        throw new CheckFailedError(
-          "FAILED_MIGRATION_PRESENT",
-          `migration ${failed[0]!.version} is recorded as failed; settle it with "confiture migrate resolve ${failed[0]!.version} --applied|--rolled-back" before rolling back`,
-        );
-      }
-      const chosen = choose(newestFirst(history), opts);
-      const scripts: PreparedScript[] = [];
-      for (const row of chosen) {
+  const context = runContext(config, dryRun ? `${COMMANDS.migrateDown} --dry-run` : COMMANDS.migrateDown);
+  const done = await executeChange({
+    context,
+    dryRun,
+    // A dry run changes nothing, so it needs no confirmation even on a protected environment.
+    consent: { action: "rolling back", force: opts.force, confirm: opts.confirm },
+    async prepare({ session, history }) {
+      const rows = await history.read();
+      requireSettled(rows, "down");
+      const steps = [];
+      for (const row of choose(newestFirst(rows), opts)) {
         const file = byId.get(row.version);
         if (!file?.downPath) {
           throw new OperationFailedError(
@@ -80,57 +75,20 @@ export async function migrateDown(config: ConfitureConfig, opts: DownOptions): P
           );
         }
         const sql = await readSqlFile(file.downPath);
-        scripts.push(await prepareScript(file.id, file.downPath, "down", sql, session.serverVersionNum));
+        const script = await prepareScript(file.id, file.downPath, "down", sql, session.serverVersionNum);
+        steps.push(migrationStep(script, file, context.statementLockTimeoutMs, opts));
       }
-      if (dryRun && scripts.some((s) => s.noTransaction)) {
-        throw new UsageError(
-          "--dry-run cannot run a no-transaction down file: its statements cannot be rolled back",
-        );
-      }
-      const rolledBack: DownResult["rolledBack"] = [];
-      if (dryRun) await session.exec("begin");
-      try {
-        for (const script of scripts) {
-          opts.onEvent?.({ type: "rolling-back", id: script.id });
-          const file = byId.get(script.id)!;
-          const durationMs = await runScript(session, script, {
-            tables,
-            name: file.name,
-            checksum: file.checksum,
-            statementLockTimeoutMs: config.statementLockTimeoutMs,
-            inOuterTransaction: dryRun,
-            onEvent: opts.onEvent,
-          });
-          rolledBack.push({ id: script.id, durationMs });
-        }
-        if (dryRun) await session.exec("rollback");
-        else {
-          await recordEvent(session, tables, {
-            command: "migrate down",
-            environment: config.environment,
-            outcome: "success",
-            details: { rolledBack: rolledBack.map((r) => r.id), forced: opts.force === true },
-          });
-        }
-        return { dryRun, rolledBack };
-      } catch (err) {
-        if (dryRun) await session.exec("rollback").catch(() => {});
-        else if (err instanceof MigrationFailedError || rolledBack.length > 0) {
-          await recordEvent(
-            session,
-            tables,
-            failureEvent(
-              "migrate down",
-              config.environment,
-              { rolledBack: rolledBack.map((r) => r.id) },
-              err,
-            ),
-          );
-        }
-        throw err;
-      }
+      return steps;
     },
-  );
+    refuseDryRun: () =>
+      new UsageError("--dry-run cannot run a no-transaction down file: its statements cannot be rolled back"),
+    onStep: (step) => opts.onEvent?.({ type: "rolling-back", id: step.id }),
+    audit: {
+      success: (ran) => ({ rolledBack: ran.map((r) => r.id), forced: opts.force === true }),
+      failure: (ran) => ({ rolledBack: ran.map((r) => r.id) }),
+    },
+  });
+  return { dryRun, rolledBack: done.map((d) => ({ id: d.id, durationMs: d.result.durationMs })) };
 }
 
 function choose(newest: AppliedRow[], opts: DownOptions): AppliedRow[] {
@@ -153,21 +111,4 @@ function choose(newest: AppliedRow[], opts: DownOptions): AppliedRow[] {
     );
   }
   return newest.slice(0, idx);
-}
-
-/** Protected environments need --force or a confirmation typed at a terminal. */
-export async function requireProtectedConsent(
-  config: ConfitureConfig,
-  opts: { force?: boolean | undefined; confirm?: ((q: string) => Promise<boolean>) | undefined },
-): Promise<void> {
-  if (!config.protected || opts.force) return;
-  const env = config.environment ?? "this environment";
-  if (!opts.confirm) {
-    throw new UsageError(
-      `environment "${env}" is protected: rolling back needs --force (or run it in a terminal to confirm interactively)`,
-      "PROTECTED_ENVIRONMENT",
-    );
-  }
-  const ok = await opts.confirm(`Environment "${env}" is protected. Type the environment name to continue: `);
-  if (!ok) throw new UsageError("not confirmed; nothing was changed", "NOT_CONFIRMED");
 }

@@ -1,12 +1,36 @@
 /**
  * Pure comparisons between migration files and history rows. No I/O: callers read both.
  */
+import { CheckFailedError } from "../errors.js";
+import type { AppliedRow } from "../history/index.js";
 import type { MigrationFile } from "./files.js";
-import type { AppliedRow } from "./tracking.js";
 
 /** Rows with status `failed`: a no-transaction migration that did not finish. */
 export function unsettledFailures(history: AppliedRow[]): AppliedRow[] {
   return history.filter((r) => r.status === "failed");
+}
+
+/**
+ * Refuse to run migrations in either direction while one is recorded as failed: what it left
+ * behind is unknown until a person settles it with `migrate resolve`.
+ */
+export function requireSettled(history: AppliedRow[], direction: "up" | "down"): void {
+  const failed = unsettledFailures(history);
+  const f = failed[0];
+  if (f === undefined) return;
+  if (direction === "down") {
+    throw new CheckFailedError(
+      "FAILED_MIGRATION_PRESENT",
+      `migration ${f.version} is recorded as failed; settle it with "confiture migrate resolve ${f.version} --applied|--rolled-back" before rolling back`,
+    );
+  }
+  throw new CheckFailedError(
+    "FAILED_MIGRATION_PRESENT",
+    `migration ${f.version} is recorded as failed (${f.error ?? "no error recorded"}) and must be settled first: ` +
+      `check what it changed, clean up by hand, then run "confiture migrate resolve ${f.version} --rolled-back" ` +
+      `(or --applied if it did complete), fix the file, and run "confiture migrate up" again.`,
+    { details: { failed: failed.map((r) => r.version) } },
+  );
 }
 
 export interface ChecksumProblem {

@@ -12,16 +12,16 @@
  * production traffic indefinitely.
  */
 
-import { qualify } from "../db/identifiers.js";
-import { isConnectionLost, isLockNotAvailable } from "../db/pg-errors.js";
+import { isConnectionLost } from "../db/pg-errors.js";
 import { migrationPrelude } from "../db/prelude.js";
 import type { Session } from "../db/session.js";
+import { retryOnLockTimeout } from "../db/with-session.js";
 import { MigrationFailedError, redactSecrets, SqlError } from "../errors.js";
+import type { HistoryStore } from "../history/index.js";
 import { codePointToCharIndex } from "../sql/scan.js";
 import type { SqlStatement } from "../sql/split.js";
 import { lineOfCharIndex } from "../sql/split.js";
 import type { PreparedScript } from "./preflight.js";
-import { deleteHistoryRow, type HistoryTables, inlineHistoryStatement, writeHistoryRow } from "./tracking.js";
 
 /** Progress notes the runner emits; the CLI decides whether and how to show them. */
 export type RunnerEvent =
@@ -29,7 +29,7 @@ export type RunnerEvent =
   | { type: "statement"; id: string; index: number; total: number };
 
 export interface RunOptions {
-  tables: HistoryTables;
+  history: HistoryStore;
   statementLockTimeoutMs: number;
   /** Total attempts when a statement hits lock_timeout (1 = no retry). */
   lockAttempts?: number;
@@ -43,11 +43,6 @@ export interface RunOptions {
   onEvent?: (e: RunnerEvent) => void;
 }
 
-const DEFAULT_ATTEMPTS = 5;
-const DEFAULT_BACKOFF_MS = 500;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Run a script and record it (up: write the row; down: delete it). Returns elapsed ms. */
 export async function runScript(session: Session, script: PreparedScript, opts: RunOptions): Promise<number> {
   const started = performance.now();
@@ -56,65 +51,48 @@ export async function runScript(session: Session, script: PreparedScript, opts: 
   return Math.round(performance.now() - started);
 }
 
-async function setLockTimeout(session: Session, ms: number): Promise<void> {
-  await session.query("select set_config('lock_timeout', $1, false)", [`${Math.max(1, Math.round(ms))}ms`]);
-}
-
-async function recordSuccess(session: Session, script: PreparedScript, opts: RunOptions, started: number) {
-  if (script.direction === "down") {
-    await deleteHistoryRow(session, opts.tables, script.id);
-    return;
-  }
-  await writeHistoryRow(session, opts.tables, {
-    version: script.id,
-    name: opts.name,
-    checksum: opts.checksum,
-    executionMs: Math.round(performance.now() - started),
-    status: "applied",
-    error: null,
-  });
+function lockRetry(session: Session, script: PreparedScript, opts: RunOptions, attempts: number) {
+  return {
+    attempts,
+    backoffMs: opts.backoffMs,
+    canRetry: () => !session.closed,
+    onRetry: ({ attempt, delayMs }: { attempt: number; delayMs: number }) =>
+      opts.onEvent?.({ type: "lock-retry", id: script.id, attempt, delayMs }),
+  };
 }
 
 async function runInTransaction(session: Session, script: PreparedScript, opts: RunOptions) {
-  const attempts = opts.inOuterTransaction ? 1 : (opts.lockAttempts ?? DEFAULT_ATTEMPTS);
-  for (let attempt = 1; ; attempt++) {
-    let current: SqlStatement | undefined;
-    // The whole migration travels in one message: BEGIN, the transaction-local lock_timeout
-    // (a computed integer, not user text), every statement, the history change and COMMIT.
-    // One round trip per migration; the batch reports which statement failed, so errors still
-    // name their line, and on any error the server skips the rest, COMMIT included.
-    const prefix = migrationPrelude({
-      begin: !opts.inOuterTransaction,
-      lockTimeoutMs: opts.statementLockTimeoutMs,
-      // pg_stat_activity shows the whole message, so name the migration where lock status looks.
-      applicationName: `${session.applicationName} ${script.id}`,
+  // The whole migration travels in one message: BEGIN, the transaction-local lock_timeout
+  // (a computed integer, not user text), every statement, the history change and COMMIT.
+  // One round trip per migration; the batch reports which statement failed, so errors still
+  // name their line, and on any error the server skips the rest, COMMIT included.
+  const prefix = migrationPrelude({
+    begin: !opts.inOuterTransaction,
+    lockTimeoutMs: opts.statementLockTimeoutMs,
+    // pg_stat_activity shows the whole message, so name the migration where lock status looks.
+    applicationName: `${session.applicationName} ${script.id}`,
+  });
+  const history = opts.history.inline(
+    script.direction === "down"
+      ? { kind: "deleted", version: script.id }
+      : { kind: "applied", version: script.id, name: opts.name, checksum: opts.checksum },
+  );
+  const batch = [
+    ...prefix,
+    ...script.statements.map((s) => s.text),
+    history,
+    ...(opts.inOuterTransaction ? [] : ["commit"]),
+  ];
+  try {
+    await retryOnLockTimeout(() => session.execBatch(batch), {
+      ...lockRetry(session, script, opts, opts.inOuterTransaction ? 1 : (opts.lockAttempts ?? 5)),
+      afterFailure: async () => {
+        if (!opts.inOuterTransaction) await session.exec("rollback").catch(() => {});
+      },
     });
-    const history = inlineHistoryStatement(
-      opts.tables,
-      script.direction === "down"
-        ? { kind: "deleted", version: script.id }
-        : { kind: "applied", version: script.id, name: opts.name, checksum: opts.checksum },
-    );
-    const suffix = [history, ...(opts.inOuterTransaction ? [] : ["commit"])];
-    try {
-      try {
-        await session.execBatch([...prefix, ...script.statements.map((s) => s.text), ...suffix]);
-      } catch (err) {
-        const index = err instanceof SqlError ? (err.statementIndex ?? -1) - prefix.length : -1;
-        current = script.statements[index];
-        throw err;
-      }
-      return;
-    } catch (err) {
-      if (!opts.inOuterTransaction) await session.exec("rollback").catch(() => {});
-      if (isLockNotAvailable(err) && attempt < attempts && !session.closed) {
-        const delayMs = (opts.backoffMs ?? DEFAULT_BACKOFF_MS) * 2 ** (attempt - 1);
-        opts.onEvent?.({ type: "lock-retry", id: script.id, attempt, delayMs });
-        await sleep(delayMs);
-        continue;
-      }
-      throw failure(script, current, err, "transactional");
-    }
+  } catch (err) {
+    const index = err instanceof SqlError ? (err.statementIndex ?? -1) - prefix.length : -1;
+    throw failure(script, script.statements[index], err, "transactional");
   }
 }
 
@@ -128,56 +106,45 @@ async function runWithoutTransaction(
   const progress = (done: number) =>
     `${script.direction === "down" ? "rollback" : "migration"} in progress: ${done} of ${total} statements completed ` +
     `(outside a transaction) by session pid ${session.pid}; if this row is still here the run was interrupted`;
+  const row = { version: script.id, name: opts.name, checksum: opts.checksum };
   // Written before the first statement: if the process dies, history says so.
-  await writeHistoryRow(session, opts.tables, {
-    version: script.id,
-    name: opts.name,
-    checksum: opts.checksum,
-    executionMs: null,
-    status: "failed",
-    error: progress(0),
-  });
-  const attempts = opts.lockAttempts ?? DEFAULT_ATTEMPTS;
-  await setLockTimeout(session, opts.statementLockTimeoutMs);
+  await opts.history.record({ ...row, executionMs: null, status: "failed", error: progress(0) });
+  await session.query("select set_config('lock_timeout', $1, false)", [
+    `${Math.max(1, Math.round(opts.statementLockTimeoutMs))}ms`,
+  ]);
   try {
     for (const [i, stmt] of script.statements.entries()) {
       opts.onEvent?.({ type: "statement", id: script.id, index: i + 1, total });
       // A CONCURRENTLY build that timed out may leave an INVALID index behind; retrying would
       // only fail on "already exists", so those are not retried.
-      const retriable = !/\bconcurrently\b/i.test(stmt.text);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await session.exec(stmt.text);
-          break;
-        } catch (err) {
-          if (retriable && isLockNotAvailable(err) && attempt < attempts && !session.closed) {
-            const delayMs = (opts.backoffMs ?? DEFAULT_BACKOFF_MS) * 2 ** (attempt - 1);
-            opts.onEvent?.({ type: "lock-retry", id: script.id, attempt, delayMs });
-            await sleep(delayMs);
-            continue;
-          }
-          const fail = failure(script, stmt, err, "no-transaction", i);
-          const sqlstate = fail.sqlstate ? ` (${fail.sqlstate})` : "";
-          const rawMessage = redactSecrets(err instanceof Error ? err.message : String(err));
-          await writeHistoryRow(session, opts.tables, {
-            version: script.id,
-            name: opts.name,
-            checksum: opts.checksum,
+      const attempts = /\bconcurrently\b/i.test(stmt.text) ? 1 : (opts.lockAttempts ?? 5);
+      try {
+        await retryOnLockTimeout(() => session.exec(stmt.text), lockRetry(session, script, opts, attempts));
+      } catch (err) {
+        const fail = failure(script, stmt, err, "no-transaction", i);
+        const sqlstate = fail.sqlstate ? ` (${fail.sqlstate})` : "";
+        const rawMessage = redactSecrets(err instanceof Error ? err.message : String(err));
+        await opts.history
+          .record({
+            ...row,
             executionMs: Math.round(performance.now() - started),
             status: "failed",
             error: `${script.direction === "down" ? "rollback " : ""}statement ${i + 1} of ${total} failed at line ${fail.line ?? "?"}: ${rawMessage}${sqlstate}; ${i} of ${total} statements completed outside a transaction`,
-          }).catch(() => {});
-          throw fail;
-        }
+          })
+          .catch(() => {});
+        throw fail;
       }
-      if (i + 1 < total) {
-        await session.query(
-          `update ${qualify(opts.tables.schema, opts.tables.trackingTable)} set error = $2 where version = $1`,
-          [script.id, progress(i + 1)],
-        );
-      }
+      if (i + 1 < total) await opts.history.setNote(script.id, progress(i + 1));
     }
-    await recordSuccess(session, script, opts, started);
+    if (script.direction === "down") await opts.history.remove(script.id);
+    else {
+      await opts.history.record({
+        ...row,
+        executionMs: Math.round(performance.now() - started),
+        status: "applied",
+        error: null,
+      });
+    }
   } finally {
     await session.query("reset lock_timeout").catch(() => {});
   }

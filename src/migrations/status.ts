@@ -1,13 +1,13 @@
 /**
  * `migrate status`: every migration with its state, read-only (takes no lock, creates nothing).
  */
-import type { ConfitureConfig } from "../config/types.js";
+import { COMMANDS } from "../commands.js";
+import type { ConfitureConfig } from "../config/index.js";
 import { type LockHolder, lockHolder } from "../db/advisory-lock.js";
-import { withDatabase } from "../db/command-session.js";
+import { inspect, runContext } from "../ops/context.js";
 import { type CheckReport, type Finding, report } from "../ops/report.js";
 import { readMigrations } from "./files.js";
 import { checkChecksums } from "./history-checks.js";
-import { readHistory, trackingTableExists } from "./tracking.js";
 
 export type MigrationState =
   | "applied"
@@ -59,9 +59,11 @@ export async function migrationStatus(
   opts: { verbose?: boolean } = {},
 ): Promise<StatusResult> {
   const files = await readMigrations(config.migrationsDir);
-  return withDatabase(config, "migrate status", { lock: false }, async ({ session, tables, lockKey }) => {
-    const history = await readHistory(session, tables);
-    const exists = history.length > 0 || (await trackingTableExists(session, tables));
+  const run = runContext(config, COMMANDS.migrateStatus);
+  const { tables, lockKey } = run;
+  return inspect(run, async ({ session, history: store }) => {
+    const history = await store.read();
+    const exists = history.length > 0 || (await store.exists());
     const rows = new Map(history.map((r) => [r.version, r]));
     const problemsById = new Map(checkChecksums(files, history).map((p) => [p.id, p]));
     const entries: MigrationStatusEntry[] = [];

@@ -2,14 +2,15 @@
  * `migrate up`: apply pending migrations in order, each in its own transaction unless it says
  * `-- confiture:no-transaction`. Every pending script is validated before the first one runs.
  */
-import type { ConfitureConfig } from "../config/types.js";
-import { withDatabase } from "../db/command-session.js";
-import { CheckFailedError, ConfitureError, MigrationFailedError, UsageError } from "../errors.js";
+import { COMMANDS } from "../commands.js";
+import type { ConfitureConfig } from "../config/index.js";
+import { CheckFailedError, UsageError } from "../errors.js";
+import { runContext } from "../ops/context.js";
+import { type ChangeStep, executeChange } from "../ops/execute.js";
 import { findMigration, type MigrationFile, readMigrations } from "./files.js";
-import { checkChecksums, unsettledFailures } from "./history-checks.js";
+import { checkChecksums, requireSettled } from "./history-checks.js";
 import { type PreparedScript, prepareScript } from "./preflight.js";
 import { type RunnerEvent, runScript } from "./runner.js";
-import { ensureHistoryTables, failureEvent, readHistory, recordEvent } from "./tracking.js";
 
 export interface UpOptions {
   /** Apply up to and including this migration id (or version). */
@@ -49,124 +50,97 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
   const files = await readMigrations(config.migrationsDir);
   const target = opts.target ? findMigration(files, opts.target, "target") : undefined;
   const dryRun = opts.dryRun === true;
-  return withDatabase(config, dryRun ? "migrate up --dry-run" : "migrate up", { lock: true }, async (ctx) => {
-    const { session, tables } = ctx;
-    const applied: AppliedMigration[] = [];
-    const warnings: string[] = [];
-    const warn = (message: string) => {
-      warnings.push(message);
-      opts.onEvent?.({ type: "warning", message });
-    };
-    let inDryRunTx = false;
-    try {
-      const history = await readHistory(session, tables);
-      const failed = unsettledFailures(history);
-      if (failed.length > 0) {
-        const f = failed[0]!;
-        throw new CheckFailedError(
-          "FAILED_MIGRATION_PRESENT",
-          `migration ${f.version} is recorded as failed (${f.error ?? "no error recorded"}) and must be settled first: ` +
-            `check what it changed, clean up by hand, then run "confiture migrate resolve ${f.version} --rolled-back" ` +
-            `(or --applied if it did complete), fix the file, and run "confiture migrate up" again.`,
-          { details: { failed: failed.map((r) => r.version) } },
-        );
-      }
-      if (opts.verifyChecksums) {
-        const problems = checkChecksums(files, history).filter((p) => p.kind !== "missing-file");
-        if (problems.length > 0) {
-          throw new CheckFailedError(
-            "CHECKSUM_MISMATCH",
-            `refusing to migrate: ${problems.length} applied migration(s) changed since they were applied (${problems
-              .map((p) => p.id)
-              .join(", ")}); run "confiture migrate verify-checksums" for details. Nothing was applied.`,
-            { details: { mismatches: problems } },
-          );
-        }
-      }
-      const done = new Set(history.map((r) => r.version));
-      let pending = files.filter((f) => !done.has(f.id));
-      const remaining: string[] = [];
+  const context = runContext(config, dryRun ? `${COMMANDS.migrateUp} --dry-run` : COMMANDS.migrateUp);
+  const warnings: string[] = [];
+  const remaining: string[] = [];
+  let alreadyApplied = 0;
+  const done = await executeChange<AppliedMigration>({
+    context,
+    dryRun,
+    ensureHistory: true,
+    async prepare({ session, history }) {
+      const rows = await history.read();
+      requireSettled(rows, "up");
+      if (opts.verifyChecksums) refuseChangedFiles(files, rows);
+      const applied = new Set(rows.map((r) => r.version));
+      alreadyApplied = applied.size;
+      let pending = files.filter((f) => !applied.has(f.id));
       if (target) {
-        const cut = pending.filter((f) => f.version > target.version);
-        remaining.push(...cut.map((f) => f.id));
+        remaining.push(...pending.filter((f) => f.version > target.version).map((f) => f.id));
         pending = pending.filter((f) => f.version <= target.version);
       }
-      const newestApplied = files.filter((f) => done.has(f.id)).at(-1);
+      const newestApplied = files.filter((f) => applied.has(f.id)).at(-1);
       for (const f of pending) {
         if (newestApplied && f.version < newestApplied.version) {
-          warn(
-            `${f.id} is older than the newest applied migration ${newestApplied.id}; applying it out of order`,
-          );
+          const message = `${f.id} is older than the newest applied migration ${newestApplied.id}; applying it out of order`;
+          warnings.push(message);
+          opts.onEvent?.({ type: "warning", message });
         }
       }
       const scripts = await prepareAll(pending, session.serverVersionNum);
-      if (dryRun) {
-        const nonTx = scripts.find((s) => s.noTransaction);
-        if (nonTx) {
-          throw new UsageError(
-            `--dry-run cannot run ${nonTx.id}: it is a no-transaction migration, and its statements cannot be rolled back. ` +
-              `Use --target to dry-run the migrations before it.`,
-            "DRY_RUN_NOT_POSSIBLE",
-          );
-        }
-      }
-      // Only now, with every script validated, is anything created.
-      if (dryRun) {
-        await session.exec("begin");
-        inDryRunTx = true;
-      }
-      await ensureHistoryTables(session, tables);
-      for (const [i, script] of scripts.entries()) {
-        const file = pending[i]!;
-        opts.onEvent?.({ type: "applying", id: script.id });
-        try {
-          const durationMs = await runScript(session, script, {
-            tables,
-            name: file.name,
-            checksum: file.checksum,
-            statementLockTimeoutMs: config.statementLockTimeoutMs,
-            inOuterTransaction: dryRun,
-            onEvent: opts.onEvent,
-          });
-          applied.push({ id: script.id, durationMs, noTransaction: script.noTransaction });
-        } catch (err) {
-          if (err instanceof ConfitureError && applied.length > 0) {
-            const ids = applied.map((a) => a.id);
-            const note = dryRun
-              ? ` (dry run: ${ids.join(", ")} ran before it; everything was rolled back)`
-              : ` Applied earlier in this run and kept: ${ids.join(", ")}.`;
-            Object.assign(err, {
-              message: `${err.message}${note}`,
-              details: { ...err.details, appliedBeforeFailure: ids },
-            });
-          }
-          throw err;
-        }
-      }
-      if (dryRun) {
-        inDryRunTx = false;
-        await session.exec("rollback");
-      } else if (applied.length > 0) {
-        await recordEvent(session, tables, {
-          command: "migrate up",
-          environment: config.environment,
-          outcome: "success",
-          details: { applied: applied.map((a) => a.id), target: target?.id ?? null },
-        });
-      }
-      return { dryRun, applied, alreadyApplied: done.size, remaining, warnings };
-    } catch (err) {
-      if (inDryRunTx) await session.exec("rollback").catch(() => {});
-      else if (applied.length > 0 || err instanceof MigrationFailedError) {
-        await recordEvent(
-          session,
-          tables,
-          failureEvent("migrate up", config.environment, { applied: applied.map((a) => a.id) }, err),
-        );
-      }
-      throw err;
-    }
+      return scripts.map((script, i) =>
+        migrationStep(script, pending[i]!, context.statementLockTimeoutMs, opts),
+      );
+    },
+    refuseDryRun: (step) =>
+      new UsageError(
+        `--dry-run cannot run ${step.id}: it is a no-transaction migration, and its statements cannot be rolled back. ` +
+          `Use --target to dry-run the migrations before it.`,
+        "DRY_RUN_NOT_POSSIBLE",
+      ),
+    onStep: (step) => opts.onEvent?.({ type: "applying", id: step.id }),
+    audit: {
+      success: (ran) =>
+        ran.length > 0 ? { applied: ran.map((a) => a.id), target: target?.id ?? null } : undefined,
+      failure: (ran) => ({ applied: ran.map((a) => a.id) }),
+    },
+    annotateFailure: (err, ran, dry) => {
+      if (ran.length === 0) return err;
+      const ids = ran.map((a) => a.id);
+      const note = dry
+        ? ` (dry run: ${ids.join(", ")} ran before it; everything was rolled back)`
+        : ` Applied earlier in this run and kept: ${ids.join(", ")}.`;
+      return err.withNote(note, { appliedBeforeFailure: ids });
+    },
   });
+  return { dryRun, applied: done.map((d) => d.result), alreadyApplied, remaining, warnings };
+}
+
+/** One migration as a step of the plan: run the script, record it in the same transaction. */
+export function migrationStep(
+  script: PreparedScript,
+  file: MigrationFile,
+  statementLockTimeoutMs: number,
+  opts: { onEvent?: ((e: RunnerEvent) => void) | undefined },
+): ChangeStep<AppliedMigration> {
+  return {
+    id: script.id,
+    mode: script.noTransaction ? "no-transaction" : "transactional",
+    async run({ session, history, inOuterTransaction }) {
+      const durationMs = await runScript(session, script, {
+        history,
+        name: file.name,
+        checksum: file.checksum,
+        statementLockTimeoutMs,
+        inOuterTransaction,
+        onEvent: opts.onEvent,
+      });
+      return { id: script.id, durationMs, noTransaction: script.noTransaction };
+    },
+  };
+}
+
+/** `--verify-checksums`: refuse before anything runs when an applied file changed. */
+function refuseChangedFiles(files: MigrationFile[], rows: Parameters<typeof checkChecksums>[1]): void {
+  const problems = checkChecksums(files, rows).filter((p) => p.kind !== "missing-file");
+  if (problems.length === 0) return;
+  throw new CheckFailedError(
+    "CHECKSUM_MISMATCH",
+    `refusing to migrate: ${problems.length} applied migration(s) changed since they were applied (${problems
+      .map((p) => p.id)
+      .join(", ")}); run "confiture migrate verify-checksums" for details. Nothing was applied.`,
+    { details: { mismatches: problems } },
+  );
 }
 
 async function prepareAll(pending: MigrationFile[], serverVersionNum: number): Promise<PreparedScript[]> {

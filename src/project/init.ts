@@ -5,15 +5,11 @@
  */
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { ConfitureConfig } from "../config/types.js";
-import { withDatabase } from "../db/command-session.js";
-import { qualify, quoteIdent } from "../db/identifiers.js";
-import {
-  createTrackingTable,
-  ensureHistoryTables,
-  recordEvent,
-  trackingTableExists,
-} from "../migrations/tracking.js";
+import { COMMANDS } from "../commands.js";
+import type { ConfitureConfig } from "../config/index.js";
+import { requireDatabaseUrl } from "../config/index.js";
+import { runContext } from "../ops/context.js";
+import { executeChange } from "../ops/execute.js";
 
 export interface InitResult {
   created: string[];
@@ -63,89 +59,52 @@ export async function init(config: ConfitureConfig, opts: { force?: boolean } = 
     }
   }
   if (config.database.url === undefined && config.database.error === undefined) {
-    if (opts.force) {
-      // --force is about the tracking table; without a database it would silently do nothing.
-      const { requireDatabaseUrl } = await import("../config/load.js");
-      requireDatabaseUrl(config);
-    }
+    // --force is about the tracking table; without a database it would silently do nothing.
+    if (opts.force) requireDatabaseUrl(config);
     return {
       created,
       trackingTable: "skipped",
       note: 'no database configured; set DATABASE_URL (or --database-url) and run "confiture init" again, or let the first "confiture migrate up" create the tracking table',
     };
   }
-  return withDatabase(
-    config,
-    opts.force ? "init --force" : "init",
-    { lock: true },
-    async ({ session, tables }) => {
-      const had = await trackingTableExists(session, tables);
-      if (!opts.force || !had) {
-        const { created: made } = await ensureHistoryTables(session, tables);
-        if (made) {
-          await recordEvent(session, tables, {
-            command: "init",
-            environment: config.environment,
-            outcome: "success",
-            details: { trackingTable: tables.trackingTable },
-          });
-        }
-        return { created, trackingTable: made ? "created" : "exists" };
-      }
-      const backupTable = await backupName(session, tables.schema, tables.trackingTable);
-      const rows = await session.query<{ n: string }>(
-        `select count(*)::text as n from ${qualify(tables.schema, tables.trackingTable)}`,
-      );
-      await session.exec("begin");
-      try {
-        // The primary key's index keeps its name across a rename; rename it too so the new
-        // table can have a `<table>_pkey` of its own.
-        const cons = await session.query<{ conname: string }>(
-          `select conname from pg_constraint where conrelid = $1::regclass and contype in ('p', 'u', 'x')`,
-          [qualify(tables.schema, tables.trackingTable)],
-        );
-        await session.exec(
-          `alter table ${qualify(tables.schema, tables.trackingTable)} rename to ${quoteIdent(backupTable)}`,
-        );
-        for (const [i, c] of cons.entries()) {
-          const suffix = cons.length === 1 ? "pkey" : `key${i + 1}`;
-          await session.exec(
-            `alter table ${qualify(tables.schema, backupTable)} rename constraint ${quoteIdent(c.conname)} to ${quoteIdent(`${backupTable}_${suffix}`.slice(0, 63))}`,
-          );
-        }
-        await createTrackingTable(session, tables);
-        await session.exec("commit");
-      } catch (err) {
-        await session.exec("rollback").catch(() => {});
-        throw err;
-      }
-      await ensureHistoryTables(session, tables);
-      await recordEvent(session, tables, {
-        command: "init --force",
-        environment: config.environment,
-        outcome: "success",
-        details: { trackingTable: tables.trackingTable, backupTable, rowsKept: Number(rows[0]?.n ?? 0) },
-      });
-      return { created, trackingTable: "recreated", backupTable };
+  type Outcome = Pick<InitResult, "trackingTable" | "backupTable"> & { rowsKept?: number };
+  const context = runContext(config, opts.force ? `${COMMANDS.init} --force` : COMMANDS.init);
+  const [done] = await executeChange<Outcome>({
+    context,
+    async prepare({ history }) {
+      const recreate = opts.force === true && (await history.exists());
+      return [
+        {
+          id: context.tables.trackingTable,
+          mode: "transactional",
+          async run({ history: h }): Promise<Outcome> {
+            if (!recreate) return { trackingTable: (await h.ensure()).created ? "created" : "exists" };
+            const { backupTable, rowsKept } = await h.recreateWithBackup();
+            return { trackingTable: "recreated", backupTable, rowsKept };
+          },
+        },
+      ];
     },
-  );
-}
-
-async function backupName(
-  session: import("../db/session.js").Session,
-  schema: string,
-  table: string,
-): Promise<string> {
-  const plain = `${table}_backup`;
-  const taken = async (name: string) =>
-    (
-      await session.query<{ ok: boolean }>("select to_regclass($1) is not null as ok", [
-        qualify(schema, name),
-      ])
-    )[0]?.ok;
-  if (!(await taken(plain))) return plain;
-  const stamp = new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14);
-  let name = `${table}_backup_${stamp}`;
-  for (let n = 2; await taken(name); n++) name = `${table}_backup_${stamp}_${n}`;
-  return name;
+    audit: {
+      command: (ran) =>
+        ran[0]?.result.trackingTable === "recreated" ? `${COMMANDS.init} --force` : COMMANDS.init,
+      success: ([ran]) => {
+        const r = ran?.result;
+        if (r?.trackingTable === "created") return { trackingTable: context.tables.trackingTable };
+        if (r?.trackingTable === "recreated") {
+          return {
+            trackingTable: context.tables.trackingTable,
+            backupTable: r.backupTable,
+            rowsKept: r.rowsKept,
+          };
+        }
+        return undefined;
+      },
+      failure: () => ({ trackingTable: context.tables.trackingTable }),
+    },
+  });
+  const r = done!.result;
+  return r.trackingTable === "recreated"
+    ? { created, trackingTable: "recreated", backupTable: r.backupTable! }
+    : { created, trackingTable: r.trackingTable };
 }

@@ -118,8 +118,8 @@ describe("library", () => {
   });
 
   it("a held lock makes the next acquirer time out with LockTimeoutError naming the holder", async () => {
-    const holder = await openSession(db.url, { command: "test holder" });
-    const waiter = await openSession(db.url, { command: "test waiter" });
+    const holder = await openSession({ connectionString: db.url, applicationName: "confiture: test holder" });
+    const waiter = await openSession({ connectionString: db.url, applicationName: "confiture: test waiter" });
     const key = migrationLockKey("public", "confiture_migrations");
     try {
       await acquireMigrationLock(holder, key, 1000);

@@ -9,11 +9,10 @@ import {
   type LoadConfigOptions,
   loadConfig,
   parseDuration,
-  redactText,
-  redactUrl,
   requireDatabaseUrl,
 } from "../../src/config/index.js";
 import { ConfigError } from "../../src/errors.js";
+import { redactText, redactUrl } from "../../src/redact.js";
 
 /** A password that must never show up in any message or output. */
 const SENTINEL = "S3ntinel_pw_91";

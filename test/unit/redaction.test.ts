@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { displayUrl } from "../../src/db/session.js";
 import { redactDeep, redactSecrets } from "../../src/errors.js";
+import { displayUrl } from "../../src/redact.js";
 
 describe("redactSecrets", () => {
   it.each([

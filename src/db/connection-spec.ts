@@ -1,0 +1,37 @@
+/**
+ * What it takes to open a session, and nothing else: where the server is, who we are, how long
+ * to wait. Every connection (the configured database, a restore target, a scratch database,
+ * the blue-green copy, an embedded server) is described this way; db/ never sees the config.
+ */
+import { displayUrl } from "../redact.js";
+
+export interface ConnectionSpec {
+  /** A `postgres://` URL. Either this or the discrete parameters below. */
+  connectionString?: string | undefined;
+  host?: string | undefined;
+  port?: number | undefined;
+  user?: string | undefined;
+  /** Never shown: messages name the target through `describeTarget`. */
+  password?: string | undefined;
+  database?: string | undefined;
+  /** Visible in pg_stat_activity, e.g. `confiture: migrate up`. Cut to 63 bytes by the server. */
+  applicationName: string;
+  /** Milliseconds to wait for the TCP connection and authentication. Default 10 s. */
+  connectTimeoutMs?: number | undefined;
+  /**
+   * The managed schema: when set and not `public`, the session's search_path is
+   * `<schema>, public`, so unqualified names land there and extensions in public stay reachable.
+   */
+  schema?: string | undefined;
+}
+
+/**
+ * How messages name a connection: the URL rebuilt without its password, or `user@host:port/db`.
+ * @example describeTarget({ connectionString: "postgres://a:pw@h/db", applicationName: "x" }) // "postgres://a:***@h/db"
+ */
+export function describeTarget(spec: ConnectionSpec): string {
+  if (spec.connectionString !== undefined) return displayUrl(spec.connectionString);
+  const user = spec.user ? `${spec.user}${spec.password ? ":***" : ""}@` : "";
+  const port = spec.port === undefined ? "" : `:${spec.port}`;
+  return `postgres://${user}${spec.host ?? "localhost"}${port}/${spec.database ?? ""}`;
+}
