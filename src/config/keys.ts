@@ -1,46 +1,37 @@
 /**
- * The keys confiture.yaml understands, in one table. The structural schema, the value checks,
- * the `CONFITURE_<KEY>` overrides and "did you mean" suggestions are all derived from it, so a
- * new key is added in exactly one place.
+ * The keys of confiture.yaml, derived from the settings table (definition.ts): which keys each
+ * layer allows, the kind at a path, the `CONFITURE_<KEY>` overrides and the keys suggested for a
+ * typo. Key order follows the table, and messages list keys in that order.
  */
+import { SETTING_LIST, type ValueKind } from "./definition.js";
 
-/** How a value is checked once `${VAR}` references in it are expanded. */
-export type ValueKind =
-  | "url"
-  | "identifier"
-  | "path"
-  | "duration"
-  | "lock-duration"
-  | "boolean"
-  | "compress"
-  | "retention"
-  | "backup-format"
-  | "commands";
+type Kinds = Record<string, ValueKind>;
+
+function layerKeys(): { scalars: Kinds; sections: Record<string, Kinds>; environmentOnly: Kinds } {
+  const scalars: Kinds = {};
+  const sections: Record<string, Kinds> = {};
+  const environmentOnly: Kinds = {};
+  for (const { definition } of SETTING_LIST) {
+    const [first, second] = definition.yaml;
+    if (second !== undefined) {
+      sections[first] = { ...sections[first], [second]: definition.kind };
+    } else if (definition.environmentOnly) {
+      environmentOnly[first] = definition.kind;
+    } else {
+      scalars[first] = definition.kind;
+    }
+  }
+  return { scalars, sections, environmentOnly };
+}
+
+const KEYS = layerKeys();
 
 /** Scalar keys allowed at the top level and inside each environment. */
-export const LAYER_SCALARS = {
-  database_url: "url",
-  schema: "identifier",
-  migrations_dir: "path",
-  schema_dir: "path",
-  tracking_table: "identifier",
-  lock_timeout: "lock-duration",
-  statement_lock_timeout: "lock-duration",
-} as const satisfies Record<string, ValueKind>;
-
+export const LAYER_SCALARS: Readonly<Kinds> = KEYS.scalars;
 /** Sections (mappings of scalars) allowed at the top level and inside each environment. */
-export const LAYER_SECTIONS = {
-  backup: { dir: "path", format: "backup-format", compress: "compress", retention_days: "retention" },
-  objectives: { rpo: "duration", rto: "duration" },
-  blue_green: { backup_schema: "identifier", failed_schema: "identifier" },
-  verify: { smoke: "commands" },
-} as const satisfies Record<string, Record<string, ValueKind>>;
-
+export const LAYER_SECTIONS: Readonly<Record<string, Readonly<Kinds>>> = KEYS.sections;
 /** Keys only an environment may carry. */
-export const ENVIRONMENT_ONLY = { protected: "boolean" } as const satisfies Record<string, ValueKind>;
-
-export type ScalarKey = keyof typeof LAYER_SCALARS;
-export type SectionKey = keyof typeof LAYER_SECTIONS;
+export const ENVIRONMENT_ONLY: Readonly<Kinds> = KEYS.environmentOnly;
 
 /**
  * The `CONFITURE_<KEY>` variable that overrides a top-level scalar key (e.g. CONFITURE_LOCK_TIMEOUT),
@@ -49,7 +40,7 @@ export type SectionKey = keyof typeof LAYER_SECTIONS;
  */
 export function overrideVariableFor(path: readonly string[]): string | undefined {
   const [key] = path;
-  return path.length === 1 && key !== undefined && key in LAYER_SCALARS
+  return path.length === 1 && key !== undefined && Object.hasOwn(LAYER_SCALARS, key)
     ? `CONFITURE_${key.toUpperCase()}`
     : undefined;
 }
@@ -58,16 +49,17 @@ export function overrideVariableFor(path: readonly string[]): string | undefined
 export function kindAt(path: readonly string[]): ValueKind | undefined {
   const [first, second] = path;
   if (first === undefined) return undefined;
-  if (path.length === 1) {
-    if (first in LAYER_SCALARS) return LAYER_SCALARS[first as ScalarKey];
-    if (first in ENVIRONMENT_ONLY) return ENVIRONMENT_ONLY[first as keyof typeof ENVIRONMENT_ONLY];
-    return undefined;
-  }
-  if (path.length === 2 && second !== undefined && first in LAYER_SECTIONS) {
-    const section: Record<string, ValueKind> = LAYER_SECTIONS[first as SectionKey];
-    return section[second];
-  }
-  return undefined;
+  if (path.length === 1) return own(LAYER_SCALARS, first) ?? own(ENVIRONMENT_ONLY, first);
+  const section = own(LAYER_SECTIONS, first);
+  return path.length === 2 && second !== undefined && section !== undefined
+    ? own(section, second)
+    : undefined;
+}
+
+/** The keys of the section `name`, or undefined when it is not a section. */
+export function sectionKeys(name: unknown): string[] | undefined {
+  const section = typeof name === "string" ? own(LAYER_SECTIONS, name) : undefined;
+  return section === undefined ? undefined : Object.keys(section);
 }
 
 /** The keys allowed in the mapping at `path` of the file, for suggestions; undefined if free-form. */
@@ -77,9 +69,10 @@ export function keysAllowedAt(path: readonly (string | number)[]): string[] | un
   const inLayer = path[0] === "environments" ? path.slice(2) : path;
   if (path[0] === "environments" && path.length === 1) return undefined;
   if (inLayer.length === 0) return [...layerKeys, ...Object.keys(ENVIRONMENT_ONLY)];
-  const section = inLayer[0];
-  if (inLayer.length === 1 && typeof section === "string" && section in LAYER_SECTIONS) {
-    return Object.keys(LAYER_SECTIONS[section as SectionKey]);
-  }
-  return undefined;
+  return inLayer.length === 1 ? sectionKeys(inLayer[0]) : undefined;
+}
+
+// Own properties only: a key such as "constructor" must not find Object.prototype's.
+function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
 }

@@ -8,20 +8,12 @@
 import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
+import { type AnySettingDefinition, assignAt, SETTING_LIST } from "./definition.js";
 import { checkLiteralValues, SettingResolver } from "./settings.js";
 import type { RawFile } from "./structure.js";
 import { closestMatch } from "./suggest.js";
 import type { ConfitureConfig, DatabaseUrlSetting, LoadConfigOptions } from "./types.js";
-import {
-  checkBackupFormat,
-  checkBoolean,
-  checkCommands,
-  checkDuration,
-  checkIdentifier,
-  checkInteger,
-  checkLockDuration,
-  checkText,
-} from "./values.js";
+import { checkerFor } from "./values.js";
 import { type ConfigSource, configErrorAt, keyPathText, readConfigSource } from "./yaml-source.js";
 
 /** The file looked for in the working directory when no -c/--config is given. */
@@ -54,45 +46,20 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Confitur
   const projectDir = source === undefined ? cwd : dirname(source.path);
   const settings = new SettingResolver(source, env, file, environment?.name, cwd, projectDir);
   if (environment?.from === "CONFITURE_ENV") settings.overridesInEffect.push("CONFITURE_ENV");
-  const database = resolveDatabaseUrl(settings, env, opts.databaseUrl);
 
-  const optionalDuration = (path: string[]) =>
-    settings.setting<number | undefined>(path, (value) => checkDuration(value), undefined).value;
-
-  return {
+  const config: Record<string, unknown> = {
     configPath: source?.path,
     projectDir,
     environment: environment?.name,
-    protected: settings.setting(["protected"], checkBoolean, false).value,
-    database,
-    schema: settings.setting(["schema"], checkIdentifier, "public").value,
-    migrationsDir: settings.directory(["migrations_dir"], checkText, "db/migrations"),
-    schemaDir: settings.directory(["schema_dir"], checkText, "db/schema"),
-    trackingTable: settings.setting(["tracking_table"], checkIdentifier, "confiture_migrations").value,
-    lockTimeoutMs: settings.setting(["lock_timeout"], checkLockDuration, 60_000).value,
-    statementLockTimeoutMs: settings.setting(["statement_lock_timeout"], checkLockDuration, 5_000).value,
-    backup: {
-      dir: settings.directory(["backup", "dir"], checkText, "backups"),
-      format: settings.setting<"custom" | "directory">(["backup", "format"], checkBackupFormat, "custom")
-        .value,
-      compress: settings.setting(["backup", "compress"], (v) => checkInteger(v, 0, 9), 9).value,
-      retentionDays: settings.setting(
-        ["backup", "retention_days"],
-        (v) => checkInteger(v, 1, Number.MAX_SAFE_INTEGER),
-        30,
-      ).value,
-    },
-    objectives: {
-      rpoMs: optionalDuration(["objectives", "rpo"]),
-      rtoMs: optionalDuration(["objectives", "rto"]),
-    },
-    blueGreen: {
-      backupSchema: settings.setting(["blue_green", "backup_schema"], checkIdentifier, "public_backup").value,
-      failedSchema: settings.setting(["blue_green", "failed_schema"], checkIdentifier, "public_failed").value,
-    },
-    verify: { smoke: settings.setting<string[]>(["verify", "smoke"], checkCommands, []).value },
-    overridesInEffect: settings.overridesInEffect,
   };
+  // In table order, which is also the order overridesInEffect lists the variables in.
+  for (const { property, definition } of SETTING_LIST) {
+    assignAt(config, property, resolveSetting(definition, settings, env, opts.databaseUrl));
+  }
+  config.overridesInEffect = settings.overridesInEffect;
+  // ConfitureConfig's settings are derived from SETTING_LIST's table (types.ts), and every entry
+  // was just assigned at its property, so the object has the type's shape by construction.
+  return config as unknown as ConfitureConfig;
 }
 
 /**
@@ -178,6 +145,29 @@ function selectEnvironment(
 }
 
 /**
+ * One setting's effective value; how it is resolved follows from its kind alone. The one `url`
+ * setting is the database URL, with its own precedence and deferred errors.
+ */
+function resolveSetting(
+  definition: AnySettingDefinition,
+  settings: SettingResolver,
+  env: Env,
+  flag: string | undefined,
+): unknown {
+  switch (definition.kind) {
+    case "url":
+      return resolveDatabaseUrl(settings, env, flag, definition.yaml);
+    case "path":
+      return settings.directory(definition.yaml, checkerFor("path"), definition.default);
+    default: {
+      // The table's list defaults are shared: each config gets its own copy to change.
+      const fallback = Array.isArray(definition.default) ? [...definition.default] : definition.default;
+      return settings.setting<unknown>(definition.yaml, checkerFor(definition.kind), fallback).value;
+    }
+  }
+}
+
+/**
  * --database-url > CONFITURE_DATABASE_URL > DATABASE_URL > environments.<env>.database_url >
  * database_url. A file value is expanded only when it wins, and its problems are kept, not thrown.
  */
@@ -185,6 +175,7 @@ function resolveDatabaseUrl(
   settings: SettingResolver,
   env: Env,
   flag: string | undefined,
+  yaml: readonly string[],
 ): DatabaseUrlSetting {
   if (flag !== undefined && flag !== "") return { url: flag, source: "--database-url" };
   for (const variable of ["CONFITURE_DATABASE_URL", "DATABASE_URL"]) {
@@ -194,11 +185,11 @@ function resolveDatabaseUrl(
       return { url: value, source: variable };
     }
   }
-  const found = settings.find(["database_url"]);
+  const found = settings.find(yaml);
   if (found === undefined) return { url: undefined, source: undefined };
   const key = keyPathText(found.path);
   try {
-    const checked = checkText(settings.expand(found));
+    const checked = checkerFor("url")(settings.expand(found));
     if (checked.ok) return { url: checked.value, source: key };
     return {
       url: undefined,

@@ -6,9 +6,9 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
+import { redactText } from "../redact.js";
 import { type ExpansionProblem, expandVariables, hasReferences } from "./expand.js";
 import { ENVIRONMENT_ONLY, kindAt, LAYER_SCALARS, LAYER_SECTIONS, overrideVariableFor } from "./keys.js";
-import { redactText } from "./redact.js";
 import type { RawFile, RawLayer, RawValue } from "./structure.js";
 import { type Checked, checkerFor } from "./values.js";
 import { type ConfigSource, configErrorAt, type KeyPath, keyPathText } from "./yaml-source.js";
@@ -88,10 +88,17 @@ export class SettingResolver {
     return { value: checked.value, origin: "file" };
   }
 
-  /** Like `setting`, for a directory: absolute, relative to the shell's cwd for variables, else the project. */
-  directory(path: readonly string[], check: (value: unknown) => Checked<string>, fallback: string): string {
-    const { value, origin } = this.setting(path, check, fallback);
-    if (isAbsolute(value)) return value;
+  /**
+   * Like `setting`, for a directory: absolute, relative to the shell's cwd for variables, else the
+   * project. Stays undefined only when unset with no default.
+   */
+  directory(
+    path: readonly string[],
+    check: (value: unknown) => Checked<string>,
+    fallback: string | undefined,
+  ): string | undefined {
+    const { value, origin } = this.setting<string | undefined>(path, check, fallback);
+    if (value === undefined || isAbsolute(value)) return value;
     return resolve(origin === "variable" ? this.cwd : this.projectDir, value);
   }
 

@@ -5,13 +5,14 @@
  */
 import { type ZodType, z } from "zod";
 import { ConfigError } from "../errors.js";
+import type { ValueKind } from "./definition.js";
 import {
   ENVIRONMENT_ONLY,
   keysAllowedAt,
   kindAt,
   LAYER_SCALARS,
   LAYER_SECTIONS,
-  type ValueKind,
+  sectionKeys,
 } from "./keys.js";
 import { closestMatch } from "./suggest.js";
 import { type ConfigSource, configErrorAt, type KeyPath, keyPathText } from "./yaml-source.js";
@@ -49,7 +50,7 @@ function layerShape(kinds: Record<string, ValueKind>): Record<string, ZodType> {
   for (const [key, kind] of Object.entries(kinds)) shape[key] = rawSchema(kind);
   for (const [section, leaves] of Object.entries(LAYER_SECTIONS)) {
     const sectionShape: Record<string, ZodType> = {};
-    for (const [key, kind] of Object.entries(leaves as Record<string, ValueKind>)) {
+    for (const [key, kind] of Object.entries(leaves)) {
       sectionShape[key] = rawSchema(kind);
     }
     shape[section] = z.strictObject(sectionShape).nullish();
@@ -130,9 +131,8 @@ function expectedFor(path: KeyPath): string {
   }
   const inLayer = (path[0] === "environments" ? path.slice(2) : path).map(String);
   const last = path[path.length - 1];
-  if (inLayer.length === 1 && inLayer[0] !== undefined && inLayer[0] in LAYER_SECTIONS) {
-    return `a mapping of ${Object.keys(LAYER_SECTIONS[inLayer[0] as keyof typeof LAYER_SECTIONS]).join(", ")}`;
-  }
+  const section = inLayer.length === 1 ? sectionKeys(inLayer[0]) : undefined;
+  if (section !== undefined) return `a mapping of ${section.join(", ")}`;
   if (typeof last === "number") return "a string (one shell command)";
   const kind = kindAt(inLayer);
   return kind === undefined ? "something else" : EXPECTED[kind];

@@ -1,36 +1,45 @@
+import type { KindValue, SETTINGS, SettingDefinition, ValueKind } from "./definition.js";
+
 /**
  * The effective configuration every command works from. Produced by `loadConfig`
  * (config/load.ts) from confiture.yaml, the environment and the command-line flags.
  * All paths are absolute. Durations are milliseconds.
+ *
+ * Its settings (`schema`, `backup`, ...) are derived from the table in definition.ts, which also
+ * carries their documentation; only the facts about the load itself are written here.
  */
-export interface ConfitureConfig {
+export interface ConfitureConfig extends SettingValues<typeof SETTINGS> {
   /** Absolute path of the confiture.yaml that was read, or undefined when none exists. */
   configPath: string | undefined;
   /** Directory that relative paths are resolved against (the config file's directory, or cwd). */
   projectDir: string;
   /** Selected environment name (--env, then CONFITURE_ENV), or undefined. */
   environment: string | undefined;
-  /** True when the selected environment has `protected: true`. */
-  protected: boolean;
-  database: DatabaseUrlSetting;
-  schema: string;
-  migrationsDir: string;
-  schemaDir: string;
-  trackingTable: string;
-  lockTimeoutMs: number;
-  statementLockTimeoutMs: number;
-  backup: {
-    dir: string;
-    format: "custom" | "directory";
-    compress: number;
-    retentionDays: number;
-  };
-  objectives: { rpoMs: number | undefined; rtoMs: number | undefined };
-  blueGreen: { backupSchema: string; failedSchema: string };
-  verify: { smoke: string[] };
   /** Names of the CONFITURE_* environment variables that changed the result (values never). */
   overridesInEffect: string[];
 }
+
+/**
+ * The values of a tree of settings, property for property. A homomorphic mapped type, so each
+ * property keeps the JSDoc written on its definition.
+ */
+export type SettingValues<T> = {
+  -readonly [P in keyof T]: T[P] extends SettingDefinition<infer K, infer D>
+    ? SettingValue<K, D>
+    : Expanded<SettingValues<T[P]>>;
+};
+
+// Going through `infer` drops the alias, so a hover on `config.backup` shows
+// `{ dir: string; ... }` rather than `SettingValues<{ readonly dir: SettingDefinition<...> }>`.
+type Expanded<T> = T extends infer O ? { [K in keyof O]: O[K] } : never;
+
+/**
+ * A setting's property type: its kind's value, or undefined too when it has no default. A URL
+ * resolves to a DatabaseUrlSetting, which records where it came from and a deferred error.
+ */
+export type SettingValue<K extends ValueKind, D> = K extends "url"
+  ? DatabaseUrlSetting
+  : KindValue[K] | (undefined extends D ? undefined : never);
 
 /**
  * The database URL, resolved by SPEC precedence:

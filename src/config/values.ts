@@ -4,9 +4,9 @@
  * `lock_timeout` + ` must be a duration such as 60s, 5m or 500ms, got "5x"`.
  */
 
+import { redactText } from "../redact.js";
+import type { KindValue, ValueKind } from "./definition.js";
 import { parseDuration } from "./duration.js";
-import type { ValueKind } from "./keys.js";
-import { redactText } from "./redact.js";
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; problem: string };
 
@@ -73,7 +73,7 @@ export function checkInteger(value: unknown, min: number, max: number): Checked<
 }
 
 /** pg_dump's output formats Confiture can verify and restore. */
-export function checkBackupFormat(value: unknown): Checked<"custom" | "directory"> {
+export function checkBackupFormat(value: unknown): Checked<KindValue["backup-format"]> {
   if (value === "custom" || value === "directory") return ok(value);
   return bad(`must be "custom" or "directory", got ${shown(value)}`);
 }
@@ -86,27 +86,21 @@ export function checkCommands(value: unknown): Checked<string[]> {
   return bad('must be a list of non-empty shell commands, e.g. ["./run_smoke_tests.sh"]');
 }
 
-/** The check for a kind of value, for callers that only need to know whether it is valid. */
-export function checkerFor(kind: ValueKind): (value: unknown) => Checked<unknown> {
-  switch (kind) {
-    case "url":
-    case "path":
-      return checkText;
-    case "identifier":
-      return checkIdentifier;
-    case "duration":
-      return (v) => checkDuration(v);
-    case "lock-duration":
-      return checkLockDuration;
-    case "boolean":
-      return checkBoolean;
-    case "compress":
-      return (v) => checkInteger(v, 0, 9);
-    case "retention":
-      return (v) => checkInteger(v, 1, Number.MAX_SAFE_INTEGER);
-    case "backup-format":
-      return checkBackupFormat;
-    case "commands":
-      return checkCommands;
-  }
+// Typed per kind, so a check that disagrees with the kind's value type in definition.ts fails tsc.
+const CHECKS: { [K in ValueKind]: (value: unknown) => Checked<KindValue[K]> } = {
+  url: checkText,
+  identifier: checkIdentifier,
+  path: checkText,
+  duration: (value) => checkDuration(value),
+  "lock-duration": checkLockDuration,
+  boolean: checkBoolean,
+  compress: (value) => checkInteger(value, 0, 9),
+  retention: (value) => checkInteger(value, 1, Number.MAX_SAFE_INTEGER),
+  "backup-format": checkBackupFormat,
+  commands: checkCommands,
+};
+
+/** The check for a kind of value. */
+export function checkerFor<K extends ValueKind>(kind: K): (value: unknown) => Checked<KindValue[K]> {
+  return CHECKS[kind];
 }

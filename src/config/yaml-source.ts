@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { isAbsolute, relative } from "node:path";
 import type { Node } from "yaml";
 import { ConfigError } from "../errors.js";
-import { redactText } from "./redact.js";
+import { redactText } from "../redact.js";
 
 /** A path into the YAML data: mapping keys and sequence indexes. */
 export type KeyPath = readonly (string | number)[];
