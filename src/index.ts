@@ -43,4 +43,19 @@ export { type AppliedMigration, migrateUp, type UpOptions, type UpResult } from 
 export type { CheckReport, Finding, Severity } from "./ops/report.js";
 export { type InitResult, init } from "./project/init.js";
 export { displayUrl, redactUrl } from "./redact.js";
+export {
+  connectionEnv,
+  defaultSearchPath,
+  type FindToolOptions,
+  type FoundTool,
+  findTool,
+  parseToolVersion,
+  type RunToolOptions,
+  readToolVersion,
+  runTool,
+  type ToolConnection,
+  type ToolOutput,
+  type ToolResult,
+  type ToolVersion,
+} from "./tools/index.js";
 export { TOOL_VERSION } from "./version.js";
