@@ -1,36 +1,36 @@
 /**
- * CLI wiring: global options, the command tree, and the one place errors become exit codes.
- * Command groups live in ./commands; they use only the public API ("../index.js").
+ * CLI wiring: global options, the command tree built from the registry, and the one place
+ * errors become exit codes (a command's own outcome becomes one in Output.result).
+ * Commands are specs in ./commands, listed in ./registry.ts; they use only the public API.
  */
 import { Command, CommanderError, Option } from "commander";
-import { type ConfitureConfig, ConfitureError, loadConfig, TOOL_VERSION, UsageError } from "../index.js";
-import { registerConfigCommands } from "./commands/config.js";
-import { registerInitCommand } from "./commands/init.js";
-import { registerLockCommands } from "./commands/lock.js";
-import { registerMigrateCommands } from "./commands/migrate.js";
+import {
+  type CommandName,
+  type ConfitureConfig,
+  ConfitureError,
+  ERROR_CODES,
+  loadConfig,
+  TOOL_VERSION,
+  UsageError,
+} from "../index.js";
 import { Output } from "./output.js";
-
-/** What every command action receives. */
-export interface CommandEnv {
-  out: Output;
-  /** Loads confiture.yaml + environment + flags (lazily: some commands need none of it). */
-  config(): Promise<ConfitureConfig>;
-}
+import { COMMAND_SPECS } from "./registry.js";
+import { addCommands } from "./tree.js";
 
 interface GlobalOptions {
-  config?: string;
-  env?: string;
-  databaseUrl?: string;
+  config: string | undefined;
+  env: string | undefined;
+  databaseUrl: string | undefined;
   format: string;
-  quiet?: boolean;
+  quiet: boolean;
   color: boolean;
-  debug?: boolean;
+  debug: boolean;
 }
 
 /** Run the CLI with these arguments; returns the exit code. Never throws. */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
-  let current: { out: Output; command: string } | undefined;
+  let current: { out: Output; command: CommandName } | undefined;
   // Before commander has parsed anything we still need to know how to report its errors.
   const formatAt = argv.indexOf("--format");
   const early = outputFor({
@@ -44,7 +44,8 @@ export async function main(argv: string[]): Promise<number> {
   // Ctrl-C, or SIGTERM from `kubectl delete job`: say what happened and exit at once. Closing
   // the connection is what makes PostgreSQL roll back the migration that was running.
   const interrupted = (signal: NodeJS.Signals) => {
-    const code = signal === "SIGINT" ? 130 : 143;
+    const [onSigint, onSigterm] = ERROR_CODES.INTERRUPTED.exitCodes;
+    const code = signal === "SIGINT" ? onSigint : onSigterm;
     (current?.out ?? early).error(
       new ConfitureError(
         "INTERRUPTED",
@@ -73,37 +74,25 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({
       writeOut: (s) => process.stdout.write(s),
-      // Commander's own messages are reported through Output so JSON mode stays one document.
-      // Help shown because of a usage mistake goes to stderr; commander's error lines are
-      // reported through Output instead, so JSON mode stays one document.
+      // Help shown because of a usage mistake goes to stderr (not in JSON mode); commander's
+      // error lines are reported through Output instead, so JSON mode stays one document.
       writeErr: (s) => {
         if (early.opts.format !== "json") process.stderr.write(s);
       },
       outputError: () => {},
     });
 
-  const run =
-    (command: string, fn: (env: CommandEnv, ...args: unknown[]) => Promise<number | undefined>) =>
-    async (...args: unknown[]) => {
-      const cmd = args.at(-1) as Command;
-      const g = cmd.optsWithGlobals() as GlobalOptions;
-      const out = outputFor(g);
-      current = { out, command };
-      let cached: Promise<ConfitureConfig> | undefined;
-      const env: CommandEnv = {
-        out,
-        config: () => {
-          cached ??= loadConfig({ configPath: g.config, environment: g.env, databaseUrl: g.databaseUrl });
-          return cached;
-        },
-      };
-      exitCode = (await fn(env, ...args.slice(0, -1))) ?? 0;
+  addCommands(program, COMMAND_SPECS, async (spec, input, leaf) => {
+    const g = globalOptions(leaf.optsWithGlobals());
+    const out = outputFor(g);
+    current = { out, command: spec.name };
+    let cached: Promise<ConfitureConfig> | undefined;
+    const config = () => {
+      cached ??= loadConfig({ configPath: g.config, environment: g.env, databaseUrl: g.databaseUrl });
+      return cached;
     };
-
-  registerInitCommand(program, run);
-  registerMigrateCommands(program, run);
-  registerLockCommands(program, run);
-  registerConfigCommands(program, run);
+    exitCode = out.result(spec.name, await spec.run({ out, config, ...input }));
+  });
 
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -128,6 +117,20 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The global options as parsed by commander (every leaf sees them through optsWithGlobals). */
+function globalOptions(raw: Record<string, unknown>): GlobalOptions {
+  const text = (v: unknown) => (typeof v === "string" ? v : undefined);
+  return {
+    config: text(raw.config),
+    env: text(raw.env),
+    databaseUrl: text(raw.databaseUrl),
+    format: text(raw.format) ?? "text",
+    quiet: raw.quiet === true,
+    color: raw.color !== false,
+    debug: raw.debug === true,
+  };
+}
+
 function outputFor(g: { format: string; color: boolean; quiet?: boolean; debug?: boolean }): Output {
   const color = g.color && !process.env.NO_COLOR && process.stdout.isTTY === true && g.format !== "json";
   return new Output({
@@ -137,8 +140,3 @@ function outputFor(g: { format: string; color: boolean; quiet?: boolean; debug?:
     debug: g.debug === true || process.env.CONFITURE_DEBUG === "1",
   });
 }
-
-export type Runner = (
-  command: string,
-  fn: (env: CommandEnv, ...args: unknown[]) => Promise<number | undefined>,
-) => (...args: unknown[]) => Promise<void>;

@@ -4,11 +4,20 @@
  * so no password reaches a terminal or a CI log.
  */
 import pc from "picocolors";
-import { ConfitureError, redactDeep, redactSecrets } from "../index.js";
-import { exitCodeFor } from "./exit-codes.js";
+import {
+  type CheckReport,
+  type CommandName,
+  ConfitureError,
+  EXIT_CODES,
+  exitCodeFor,
+  redactDeep,
+  redactSecrets,
+} from "../index.js";
 
+/** `--format`: text for people, or one JSON document. */
 export type Format = "text" | "json";
 
+/** How output is written, from the global options. */
 export interface OutputOptions {
   format: Format;
   quiet: boolean;
@@ -26,6 +35,17 @@ export interface Paint {
   cyan(s: string): string;
 }
 
+/** What a command produced: its JSON body, its text for people, and the check it ran (if any). */
+export interface CommandOutcome {
+  /** The JSON document's fields after `ok` and `command`. */
+  json: Record<string, unknown>;
+  /** The text for people; nothing is printed when it returns undefined or "". */
+  text(paint: Paint): string | undefined;
+  /** A check's verdict: when not ok, the command fails with exit 3 (see Output.result). */
+  report?: CheckReport | undefined;
+}
+
+/** The CLI's one writer to stdout and stderr. */
 export class Output {
   readonly opts: OutputOptions;
   readonly paint: Paint;
@@ -40,26 +60,29 @@ export class Output {
   }
 
   /**
-   * Print the command's result: `text()` for people, or `doc` as the one JSON document.
-   * `problem` is set when a check found something wrong (exit 3): the document then has
-   * `ok: false` and an `error` like every failure, so `ok` is true exactly when the exit code is 0.
+   * Print the command's outcome and return its exit code. This is the one place a failing check
+   * becomes exit 3: the JSON document then has `ok: false` and an `error` built from the report's
+   * failure, like every other failure, so `ok` is true exactly when the exit code is 0.
    */
-  result(
-    command: string,
-    doc: Record<string, unknown>,
-    text: () => string | undefined,
-    problem?: { code: string; message: string },
-  ): void {
+  result(command: CommandName, outcome: CommandOutcome): number {
+    const failure = failureOf(outcome.report);
+    const exit = failure ? EXIT_CODES.check : 0;
     if (this.opts.format === "json") {
-      const outcome = problem
-        ? { ok: false, command, ...doc, error: { ...problem, exitCode: exitCodeFor("check") } }
-        : { ok: true, command, ...doc };
-      process.stdout.write(`${JSON.stringify(redactDeep(outcome), jsonReplacer, 2)}\n`);
-      return;
+      const doc = failure
+        ? {
+            ok: false,
+            command,
+            ...outcome.json,
+            error: { code: failure.code, message: failure.message, exitCode: exit },
+          }
+        : { ok: true, command, ...outcome.json };
+      process.stdout.write(`${JSON.stringify(redactDeep(doc), jsonReplacer, 2)}\n`);
+      return exit;
     }
-    if (this.opts.quiet) return;
-    const body = text();
+    if (this.opts.quiet) return exit;
+    const body = outcome.text(this.paint);
     if (body) process.stdout.write(`${redactSecrets(body)}\n`);
+    return exit;
   }
 
   /** A transient progress note (stderr, TTY only). */
@@ -95,6 +118,13 @@ export class Output {
       process.stderr.write(`${redactSecrets(err.stack)}\n`);
     return exit;
   }
+}
+
+/** The failure of a report that is not ok; a report that fails without saying why is a bug. */
+function failureOf(report: CheckReport | undefined): CheckReport["failure"] {
+  if (report === undefined || report.ok) return undefined;
+  if (!report.failure) throw new Error("a check report is not ok but has no failure");
+  return report.failure;
 }
 
 function jsonReplacer(_key: string, value: unknown): unknown {

@@ -1,21 +1,15 @@
 /** `confiture config show`. */
-import type { Command } from "commander";
-import { describeConfig } from "../../index.js";
-import { EXIT } from "../exit-codes.js";
-import type { Runner } from "../main.js";
+import { COMMANDS, describeConfig } from "../../index.js";
+import { defineCommand } from "../spec.js";
 
-export function registerConfigCommands(program: Command, run: Runner): void {
-  program
-    .command("config")
-    .description("inspect the configuration")
-    .command("show")
-    .description("the effective configuration, secrets redacted")
-    .action(
-      run("config show", async ({ out, config }) => {
-        const shown = describeConfig(await config());
-        const { stringify } = await import("yaml");
-        out.result("config show", { config: shown }, () => stringify(shown).trimEnd());
-        return EXIT.ok;
-      }),
-    );
-}
+/** The effective configuration, password redacted. */
+export const configShowCommand = defineCommand({
+  name: COMMANDS.configShow,
+  description: "the effective configuration, secrets redacted",
+  async run({ config }) {
+    const shown = describeConfig(await config());
+    // Loaded here, not at start-up: only this command prints YAML.
+    const { stringify } = await import("yaml");
+    return { json: { config: shown }, text: () => stringify(shown).trimEnd() };
+  },
+});

@@ -1,37 +1,34 @@
 /** `confiture lock status` and `confiture unlock [--force]`. */
-import type { Command } from "commander";
-import { describeHolder, lockStatus, unlock } from "../../index.js";
-import { EXIT } from "../exit-codes.js";
-import type { Runner } from "../main.js";
+import { COMMANDS, describeHolder, lockStatus, unlock } from "../../index.js";
+import { defineCommand, flag } from "../spec.js";
 
-export function registerLockCommands(program: Command, run: Runner): void {
-  program
-    .command("lock")
-    .description("inspect the migration lock")
-    .command("status")
-    .description("who holds the migration lock: pid, user, host, application, since, current query")
-    .action(
-      run("lock status", async ({ out, config }) => {
-        const r = await lockStatus(await config());
-        out.result("lock status", { ...r }, () => {
-          if (!r.holder) return `The migration lock (${r.lock}) is free.`;
-          const lines = [`The migration lock (${r.lock}) is held by ${describeHolder(r.holder)}`];
-          for (const w of r.waiting) lines.push(`  waiting: ${describeHolder(w)}`);
-          return lines.join("\n");
-        });
-        return EXIT.ok;
-      }),
-    );
+/** Who holds the migration lock, and who waits for it. */
+export const lockStatusCommand = defineCommand({
+  name: COMMANDS.lockStatus,
+  description: "who holds the migration lock: pid, user, host, application, since, current query",
+  async run({ config }) {
+    const r = await lockStatus(await config());
+    return {
+      json: { ...r },
+      text: () => {
+        if (!r.holder) return `The migration lock (${r.lock}) is free.`;
+        const lines = [`The migration lock (${r.lock}) is held by ${describeHolder(r.holder)}`];
+        for (const w of r.waiting) lines.push(`  waiting: ${describeHolder(w)}`);
+        return lines.join("\n");
+      },
+    };
+  },
+});
 
-  program
-    .command("unlock")
-    .description("release a stuck migration lock by ending the holder's session (pg_terminate_backend)")
-    .option("--force", "terminate the holder even when it is not idle")
-    .action(
-      run("unlock", async ({ out, config }, o) => {
-        const r = await unlock(await config(), { force: (o as { force?: boolean }).force === true });
-        out.result("unlock", { ...r }, () => r.message);
-        return EXIT.ok;
-      }),
-    );
-}
+/** End the lock holder's session (only an idle one without --force). */
+export const unlockCommand = defineCommand({
+  name: COMMANDS.unlock,
+  description: "release a stuck migration lock by ending the holder's session (pg_terminate_backend)",
+  options: {
+    force: flag("--force", "terminate the holder even when it is not idle"),
+  },
+  async run({ config, options }) {
+    const r = await unlock(await config(), { force: options.force });
+    return { json: { ...r }, text: () => r.message };
+  },
+});

@@ -1,0 +1,32 @@
+/**
+ * Every CLI command, in the order `confiture --help` lists them. main builds the commander
+ * tree from this list; adding a command means writing its spec and adding it here.
+ */
+import { configShowCommand } from "./commands/config.js";
+import {
+  migrateBaselineCommand,
+  migrateChecksumCommand,
+  migrateResolveCommand,
+  migrateVerifyChecksumsCommand,
+} from "./commands/history.js";
+import { initCommand } from "./commands/init.js";
+import { lockStatusCommand, unlockCommand } from "./commands/lock.js";
+import { migrateDownCommand, migrateGenerateCommand, migrateUpCommand } from "./commands/migrate.js";
+import { migrateStatusCommand } from "./commands/status.js";
+import type { CommandSpec } from "./spec.js";
+
+/** The one list of commands. */
+export const COMMAND_SPECS: readonly CommandSpec[] = [
+  initCommand,
+  migrateGenerateCommand,
+  migrateUpCommand,
+  migrateDownCommand,
+  migrateStatusCommand,
+  migrateVerifyChecksumsCommand,
+  migrateChecksumCommand,
+  migrateBaselineCommand,
+  migrateResolveCommand,
+  lockStatusCommand,
+  unlockCommand,
+  configShowCommand,
+];
