@@ -1,114 +1,15 @@
 /**
- * Typed errors and the one list of error codes. Every failure a user can act on has a stable
- * `code` from ERROR_CODES; the code decides the `category`, and the category decides the exit
- * code (EXIT_CODES, SPEC section 10). Messages say what happened, to what, and what to do
+ * Typed errors. Every failure a user can act on has its own class and a stable `code` from
+ * ERROR_CODES (./error-codes.ts); the code decides the `category`, and the category decides the
+ * exit code (EXIT_CODES, SPEC section 10). Messages say what happened, to what, and what to do
  * next. They never contain a password: anything that may carry a URL goes through
  * `redactSecrets` before it is stored here. Errors are never changed after construction
  * (`withNote` returns a new one).
  */
 
-/** How a failure is classified; maps 1:1 to SPEC section 10 exit codes. */
-export type ErrorCategory =
-  | "failed" // 1: the operation failed
-  | "usage" // 2: usage or configuration error
-  | "check" // 3: a check found a problem
-  | "locked" // 4: the migration lock is held by someone else
-  | "connection"; // 5: cannot connect or authenticate
+import { type CodeOf, ERROR_CODES, type ErrorCategory, type ErrorCode } from "./error-codes.js";
 
-/** SPEC section 10: the one table from error category to process exit code. */
-export const EXIT_CODES = {
-  failed: 1,
-  usage: 2,
-  check: 3,
-  locked: 4,
-  connection: 5,
-} as const satisfies Record<ErrorCategory, number>;
-
-interface CodeInfo {
-  category: ErrorCategory;
-  /** One line for the README's error-code table. */
-  meaning: string;
-  /** Exit codes that replace the category's (signals). */
-  exitCodes?: readonly number[];
-}
-
-/**
- * Every error code Confiture reports, with its category. A code that is not here cannot be
- * thrown (the constructors take `ErrorCode`), and a test holds the README's table to this list.
- */
-export const ERROR_CODES = {
-  USAGE: { category: "usage", meaning: "the command line does not make sense (bad flag or combination)" },
-  CONFIG_INVALID: { category: "usage", meaning: "confiture.yaml or a variable is wrong; names key and line" },
-  BAD_MIGRATION_NAME: {
-    category: "usage",
-    meaning: "`migrate generate` was given a name that cannot be a file",
-  },
-  DRY_RUN_NOT_POSSIBLE: {
-    category: "usage",
-    meaning: "`--dry-run` would have to run a no-transaction migration",
-  },
-  PROTECTED_ENVIRONMENT: { category: "usage", meaning: "a protected environment needs `--force` or a TTY" },
-  NOT_CONFIRMED: { category: "usage", meaning: "the protected-environment confirmation was not given" },
-  MIGRATION_NOT_FOUND: { category: "usage", meaning: "no migration has that id or version" },
-  MIGRATION_FILE_INVALID: { category: "usage", meaning: "a migration file is unusable" },
-  MIGRATIONS_DIR_MISSING: { category: "usage", meaning: "the migrations directory does not exist" },
-  MIGRATION_BAD_NAME: {
-    category: "usage",
-    meaning: "a `.sql` file name does not fit `<version>_<name>.up.sql`",
-  },
-  MIGRATION_DUPLICATE_VERSION: { category: "usage", meaning: "two files share a numeric version" },
-  MIGRATION_ORPHAN_DOWN: { category: "usage", meaning: "a `.down.sql` file has no `.up.sql`" },
-  MIGRATION_NOT_UTF8: { category: "usage", meaning: "a migration file is not valid UTF-8" },
-  MIGRATION_EMPTY: { category: "usage", meaning: "a migration file holds no statement" },
-  MIGRATION_UNKNOWN_DIRECTIVE: { category: "usage", meaning: "a `-- confiture:` directive is not known" },
-  MIGRATION_NEEDS_NO_TRANSACTION: {
-    category: "usage",
-    meaning: "a statement cannot run in a transaction and the file lacks the directive",
-  },
-  MIGRATION_TRANSACTION_CONTROL: {
-    category: "usage",
-    meaning: "BEGIN/COMMIT inside a transactional migration",
-  },
-  TOOL_NOT_FOUND: {
-    category: "usage",
-    meaning: "a PostgreSQL program (pg_dump, psql, ...) is not installed",
-  },
-  TOOL_TOO_OLD: { category: "usage", meaning: "a PostgreSQL program is older than the server" },
-  CHECKSUM_MISMATCH: { category: "check", meaning: "an applied migration's file changed" },
-  FAILED_MIGRATION_PRESENT: { category: "check", meaning: "a migration is recorded as failed" },
-  MIGRATION_FILE_MISSING: { category: "check", meaning: "an applied migration's file is gone" },
-  LOCK_TIMEOUT: { category: "locked", meaning: "the migration lock was not released within `lock_timeout`" },
-  LOCK_HOLDER_BUSY: { category: "locked", meaning: "`unlock` without `--force` and the holder is busy" },
-  CONNECTION_FAILED: {
-    category: "connection",
-    meaning: "cannot connect or authenticate, or the database is missing",
-  },
-  SQL_ERROR: { category: "failed", meaning: "PostgreSQL raised an error" },
-  SQL_SYNTAX: { category: "failed", meaning: "the SQL parser rejected a text" },
-  MIGRATION_SYNTAX_ERROR: { category: "failed", meaning: "a migration has a syntax error; nothing ran" },
-  MIGRATION_FAILED: { category: "failed", meaning: "a migration failed at the server; names file and line" },
-  NO_DOWN_FILE: { category: "failed", meaning: "a migration to roll back has no down file" },
-  UNLOCK_FAILED: { category: "failed", meaning: "the lock holder's session could not be terminated" },
-  TOOL_FAILED: { category: "failed", meaning: "a PostgreSQL program exited with an error" },
-  INTERRUPTED: {
-    category: "failed",
-    meaning: "SIGINT / SIGTERM during a command",
-    exitCodes: [130, 143],
-  },
-  INTERNAL_ERROR: { category: "failed", meaning: "a bug: please report it with `--debug` output" },
-} as const satisfies Record<string, CodeInfo>;
-
-export type ErrorCode = keyof typeof ERROR_CODES;
-
-/** The codes of one category, e.g. `CodeOf<"check">`. */
-export type CodeOf<C extends ErrorCategory> = {
-  [K in ErrorCode]: (typeof ERROR_CODES)[K]["category"] extends C ? K : never;
-}[ErrorCode];
-
-/** The exit code for a category. */
-export function exitCodeFor(category: ErrorCategory): number {
-  return EXIT_CODES[category];
-}
+export * from "./error-codes.js";
 
 export interface ConfitureErrorOptions {
   /** Extra machine-readable facts, printed in JSON output (must be secret-free). */
