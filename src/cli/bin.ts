@@ -3,7 +3,7 @@
  * The `confiture` binary. `--version` is answered before anything heavy is loaded, so
  * start-up stays fast; everything else loads the CLI.
  */
-import { readFileSync } from "node:fs";
+import { TOOL_VERSION } from "../version.js";
 
 // `confiture migrate status | head` closes the pipe early: that is not an error worth a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -15,10 +15,7 @@ for (const stream of [process.stdout, process.stderr]) {
 
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  process.stdout.write(`${pkg.version}\n`);
+  process.stdout.write(`${TOOL_VERSION}\n`);
 } else {
   const { main } = await import("./main.js");
   process.exitCode = await main(args);

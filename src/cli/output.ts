@@ -122,7 +122,7 @@ export class Output {
 
 /** The failure of a report that is not ok; a report that fails without saying why is a bug. */
 function failureOf(report: CheckReport | undefined): CheckReport["failure"] {
-  if (report === undefined || report.ok) return undefined;
+  if (report === undefined || report.ok) return null;
   if (!report.failure) throw new Error("a check report is not ok but has no failure");
   return report.failure;
 }

@@ -63,7 +63,7 @@ export type ArgValues<A extends ArgDecls> = {
 };
 
 /** What `run` receives. */
-export interface RunContext<O extends OptionDecls, A extends ArgDecls> {
+export interface CommandContext<O extends OptionDecls, A extends ArgDecls> {
   /** For progress and warnings while running; the result itself is returned, not printed. */
   out: Output;
   /** Loads confiture.yaml + environment + flags (lazily: some commands need none of it). */
@@ -86,7 +86,7 @@ export interface CommandSpec<O extends OptionDecls = OptionDecls, A extends ArgD
    * Do the work and return what to show; throw typed errors for failures. A method (not a
    * function property) so that specs with different options fit one registry list.
    */
-  run(ctx: RunContext<O, A>): Promise<CommandOutcome>;
+  run(ctx: CommandContext<O, A>): Promise<CommandOutcome>;
 }
 
 /**

@@ -12,7 +12,7 @@ import { readMigrations, readSqlFile } from "./files.js";
 import { newestFirst, requireSettled } from "./history-checks.js";
 import { prepareScript } from "./preflight.js";
 import type { RunnerEvent } from "./runner.js";
-import { migrationStep } from "./up.js";
+import { migrationStep } from "./step.js";
 
 export interface DownOptions {
   /** Roll back this many of the newest applied migrations. */

@@ -1,12 +1,13 @@
 /**
- * Pure comparisons between migration files and history rows. No I/O: callers read both.
+ * What migration files and history rows say about each other, and the refusals that follow.
+ * No I/O: callers read both.
  */
 import { CheckFailedError } from "../errors.js";
 import type { AppliedRow } from "../history/index.js";
 import type { MigrationFile } from "./files.js";
 
 /** Rows with status `failed`: a no-transaction migration that did not finish. */
-export function unsettledFailures(history: AppliedRow[]): AppliedRow[] {
+function unsettledFailures(history: AppliedRow[]): AppliedRow[] {
   return history.filter((r) => r.status === "failed");
 }
 

@@ -4,7 +4,6 @@
  */
 import { COMMANDS } from "../commands.js";
 import type { ConfitureConfig } from "../config/index.js";
-import { withTransaction } from "../db/with-session.js";
 import { UsageError } from "../errors.js";
 import { runContext } from "../ops/context.js";
 import { executeChange } from "../ops/execute.js";
@@ -21,7 +20,8 @@ export async function baseline(
   const skipped: string[] = [];
   await executeChange({
     context: runContext(config, COMMANDS.migrateBaseline),
-    ensureHistory: true,
+    // An older or hand-made tracking table gets its missing columns before it is read.
+    ensureHistory: "before-prepare",
     async prepare({ history }) {
       const have = new Set((await history.read()).map((r) => r.version));
       const marked = files.filter((f) => f.version <= last.version && !have.has(f.id));
@@ -30,9 +30,9 @@ export async function baseline(
         {
           id: `baseline through ${last.id}`,
           mode: "transactional",
-          run: ({ session, history: h }) =>
+          run: ({ history: h, inTransaction }) =>
             // All or nothing: a half-written baseline would hide which migrations really ran.
-            withTransaction(session, async () => {
+            inTransaction(async () => {
               for (const f of marked) {
                 await h.record({
                   version: f.id,
@@ -63,12 +63,15 @@ export async function resolveFailed(
   outcome: "applied" | "rolled-back",
 ): Promise<{ id: string; resolution: "applied" | "rolled-back"; previousError: string | null }> {
   const files = await readMigrations(config.migrationsDir);
-  const file = files.find((f) => f.id === id) ?? (/^\d+$/.test(id) ? findMigration(files, id) : undefined);
-  const version = file?.id ?? id;
+  let version = id;
   let previousError: string | null = null;
   await executeChange({
     context: runContext(config, COMMANDS.migrateResolve),
     async prepare({ history }) {
+      // Looked up with the lock held: the history row, not the file, is what must exist.
+      const file =
+        files.find((f) => f.id === id) ?? (/^\d+$/.test(id) ? findMigration(files, id) : undefined);
+      version = file?.id ?? id;
       const row = (await history.read()).find((r) => r.version === version);
       if (!row) {
         throw new UsageError(

@@ -31,7 +31,7 @@ export type RunnerEvent =
 export interface RunOptions {
   history: HistoryStore;
   statementLockTimeoutMs: number;
-  /** Total attempts when a statement hits lock_timeout (1 = no retry). */
+  /** Total attempts when a statement hits lock_timeout (1 = no retry); retryOnLockTimeout's default otherwise. */
   lockAttempts?: number;
   /** Base backoff in ms, doubled each retry. */
   backoffMs?: number;
@@ -51,7 +51,7 @@ export async function runScript(session: Session, script: PreparedScript, opts: 
   return Math.round(performance.now() - started);
 }
 
-function lockRetry(session: Session, script: PreparedScript, opts: RunOptions, attempts: number) {
+function lockRetry(session: Session, script: PreparedScript, opts: RunOptions, attempts: number | undefined) {
   return {
     attempts,
     backoffMs: opts.backoffMs,
@@ -85,7 +85,7 @@ async function runInTransaction(session: Session, script: PreparedScript, opts: 
   ];
   try {
     await retryOnLockTimeout(() => session.execBatch(batch), {
-      ...lockRetry(session, script, opts, opts.inOuterTransaction ? 1 : (opts.lockAttempts ?? 5)),
+      ...lockRetry(session, script, opts, opts.inOuterTransaction ? 1 : opts.lockAttempts),
       afterFailure: async () => {
         if (!opts.inOuterTransaction) await session.exec("rollback").catch(() => {});
       },
@@ -117,7 +117,7 @@ async function runWithoutTransaction(
       opts.onEvent?.({ type: "statement", id: script.id, index: i + 1, total });
       // A CONCURRENTLY build that timed out may leave an INVALID index behind; retrying would
       // only fail on "already exists", so those are not retried.
-      const attempts = /\bconcurrently\b/i.test(stmt.text) ? 1 : (opts.lockAttempts ?? 5);
+      const attempts = /\bconcurrently\b/i.test(stmt.text) ? 1 : opts.lockAttempts;
       try {
         await retryOnLockTimeout(() => session.exec(stmt.text), lockRetry(session, script, opts, attempts));
       } catch (err) {

@@ -6,11 +6,14 @@ import { COMMANDS } from "../commands.js";
 import type { ConfitureConfig } from "../config/index.js";
 import { CheckFailedError, UsageError } from "../errors.js";
 import { runContext } from "../ops/context.js";
-import { type ChangeStep, executeChange } from "../ops/execute.js";
+import { executeChange } from "../ops/execute.js";
 import { findMigration, type MigrationFile, readMigrations } from "./files.js";
 import { checkChecksums, requireSettled } from "./history-checks.js";
 import { type PreparedScript, prepareScript } from "./preflight.js";
-import { type RunnerEvent, runScript } from "./runner.js";
+import type { RunnerEvent } from "./runner.js";
+import { type AppliedMigration, migrationStep } from "./step.js";
+
+export type { AppliedMigration };
 
 export interface UpOptions {
   /** Apply up to and including this migration id (or version). */
@@ -22,12 +25,6 @@ export interface UpOptions {
   onEvent?:
     | ((e: RunnerEvent | { type: "applying"; id: string } | { type: "warning"; message: string }) => void)
     | undefined;
-}
-
-export interface AppliedMigration {
-  id: string;
-  durationMs: number;
-  noTransaction: boolean;
 }
 
 export interface UpResult {
@@ -57,7 +54,7 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
   const done = await executeChange<AppliedMigration>({
     context,
     dryRun,
-    ensureHistory: true,
+    ensureHistory: "before-steps",
     async prepare({ session, history }) {
       const rows = await history.read();
       requireSettled(rows, "up");
@@ -104,30 +101,6 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
     },
   });
   return { dryRun, applied: done.map((d) => d.result), alreadyApplied, remaining, warnings };
-}
-
-/** One migration as a step of the plan: run the script, record it in the same transaction. */
-export function migrationStep(
-  script: PreparedScript,
-  file: MigrationFile,
-  statementLockTimeoutMs: number,
-  opts: { onEvent?: ((e: RunnerEvent) => void) | undefined },
-): ChangeStep<AppliedMigration> {
-  return {
-    id: script.id,
-    mode: script.noTransaction ? "no-transaction" : "transactional",
-    async run({ session, history, inOuterTransaction }) {
-      const durationMs = await runScript(session, script, {
-        history,
-        name: file.name,
-        checksum: file.checksum,
-        statementLockTimeoutMs,
-        inOuterTransaction,
-        onEvent: opts.onEvent,
-      });
-      return { id: script.id, durationMs, noTransaction: script.noTransaction };
-    },
-  };
 }
 
 /** `--verify-checksums`: refuse before anything runs when an applied file changed. */

@@ -14,7 +14,7 @@
  */
 import { withMigrationLock } from "../db/advisory-lock.js";
 import type { Session } from "../db/session.js";
-import { withSession } from "../db/with-session.js";
+import { withSession, withTransaction } from "../db/with-session.js";
 import { ConfitureError, UsageError } from "../errors.js";
 import { failureEvent, type HistoryStore, historyStore } from "../history/index.js";
 import { type ConsentOptions, requireConsent } from "./consent.js";
@@ -28,6 +28,8 @@ export interface StepContext {
   history: HistoryStore;
   /** True in a dry run: the step runs inside the plan's transaction and must not BEGIN or COMMIT. */
   inOuterTransaction: boolean;
+  /** Run `fn` in a transaction of its own, or inside the dry-run transaction when there is one. */
+  inTransaction<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** One unit of change, e.g. one migration. */
@@ -50,17 +52,20 @@ export interface ChangePlan<R> {
   dryRun?: boolean | undefined;
   /** Ask for consent on protected environments (not in a dry run): `action` says what, e.g. "rolling back". */
   consent?: (ConsentOptions & { action: string }) | undefined;
-  /** Create the history tables (when missing) before the first step. */
-  ensureHistory?: boolean | undefined;
+  /**
+   * Create the history tables when missing (and add columns an older table lacks): before
+   * `prepare` when it must read a complete history, or only once every step is prepared.
+   */
+  ensureHistory?: "before-prepare" | "before-steps" | undefined;
   /** With the lock held and before anything changes: read state, refuse what must be refused, return the steps. */
   prepare(db: { session: Session; history: HistoryStore }): Promise<Array<ChangeStep<R>>>;
   /** The error for a step that cannot be dry-run (default: a generic USAGE error). */
   refuseDryRun?: ((step: ChangeStep<R>) => ConfitureError) | undefined;
   /** Told as each step starts (progress). */
   onStep?: ((step: ChangeStep<R>, index: number, total: number) => void) | undefined;
-  /** The audit event. `command` defaults to the context's command; it may depend on what ran. */
+  /** The audit event. `command` defaults to the context's command; a function is asked when the event is written. */
   audit: {
-    command?: string | ((done: Array<StepDone<R>>) => string);
+    command?: string | (() => string);
     /** Details of the success event; undefined records none (nothing changed). */
     success(done: Array<StepDone<R>>): Record<string, unknown> | undefined;
     /** Details of the failure event, recorded when a step had started. */
@@ -83,31 +88,42 @@ export async function executeChange<R>(plan: ChangePlan<R>): Promise<Array<StepD
   return withSession(context.connection, (session) =>
     withMigrationLock(session, context.lockKey, context.lockTimeoutMs, async () => {
       const history = historyStore(session, context.tables);
-      const steps = await plan.prepare({ session, history });
-      if (dryRun) {
-        const blocked = steps.find((s) => s.mode !== "transactional");
-        if (blocked) throw plan.refuseDryRun?.(blocked) ?? cannotDryRun(blocked);
-      }
       const done: Array<StepDone<R>> = [];
       let started = false;
       let inDryRunTransaction = false;
       const command = () => {
         const c = plan.audit.command;
-        return typeof c === "function" ? c(done) : (c ?? context.command);
+        return typeof c === "function" ? c() : (c ?? context.command);
+      };
+      const stepContext: StepContext = {
+        session,
+        history,
+        inOuterTransaction: dryRun,
+        inTransaction: (fn) => (dryRun ? fn() : withTransaction(session, fn)),
+      };
+      const begin = async () => {
+        await session.exec("begin");
+        inDryRunTransaction = true;
       };
       try {
+        // A plan that must read a complete history (hand-made tables lack columns) upgrades it
+        // first, inside the dry-run transaction when there is one. Otherwise prepare reads
+        // outside it: a missing table must not abort the transaction before it began its work.
+        const ensureFirst = plan.ensureHistory === "before-prepare";
+        if (dryRun && ensureFirst) await begin();
+        if (ensureFirst) await history.ensure();
+        const steps = await plan.prepare({ session, history });
         if (dryRun) {
-          await session.exec("begin");
-          inDryRunTransaction = true;
+          const blocked = steps.find((s) => s.mode !== "transactional");
+          if (blocked) throw plan.refuseDryRun?.(blocked) ?? cannotDryRun(blocked);
+          if (!inDryRunTransaction) await begin();
         }
-        if (plan.ensureHistory) await history.ensure();
+        // Otherwise only now, with every step prepared and validated, is anything created.
+        if (plan.ensureHistory === "before-steps") await history.ensure();
         for (const [index, step] of steps.entries()) {
           plan.onStep?.(step, index, steps.length);
           started = true;
-          done.push({
-            id: step.id,
-            result: await step.run({ session, history, inOuterTransaction: dryRun }),
-          });
+          done.push({ id: step.id, result: await step.run(stepContext) });
         }
         if (dryRun) {
           inDryRunTransaction = false;

@@ -24,8 +24,8 @@ export interface CheckReport {
   /** True when no finding is critical. */
   ok: boolean;
   findings: Finding[];
-  /** Set exactly when `ok` is false: the code and message of the failure as a whole. */
-  failure: { code: CodeOf<"check">; message: string } | undefined;
+  /** Set exactly when `ok` is false (null otherwise): the code and message of the failure as a whole. */
+  failure: { code: CodeOf<"check">; message: string } | null;
 }
 
 /**
@@ -39,7 +39,7 @@ export function report(
   code?: CodeOf<"check">,
 ): CheckReport {
   const critical = findings.filter((f) => f.severity === "critical");
-  if (critical.length === 0) return { ok: true, findings, failure: undefined };
+  if (critical.length === 0) return { ok: true, findings, failure: null };
   return {
     ok: false,
     findings,

@@ -69,10 +69,11 @@ export async function init(config: ConfitureConfig, opts: { force?: boolean } = 
   }
   type Outcome = Pick<InitResult, "trackingTable" | "backupTable"> & { rowsKept?: number };
   const context = runContext(config, opts.force ? `${COMMANDS.init} --force` : COMMANDS.init);
+  let recreate = false;
   const [done] = await executeChange<Outcome>({
     context,
     async prepare({ history }) {
-      const recreate = opts.force === true && (await history.exists());
+      recreate = opts.force === true && (await history.exists());
       return [
         {
           id: context.tables.trackingTable,
@@ -86,8 +87,8 @@ export async function init(config: ConfitureConfig, opts: { force?: boolean } = 
       ];
     },
     audit: {
-      command: (ran) =>
-        ran[0]?.result.trackingTable === "recreated" ? `${COMMANDS.init} --force` : COMMANDS.init,
+      // `init --force` on a database without a tracking table only creates one: that is an `init`.
+      command: () => (recreate ? `${COMMANDS.init} --force` : COMMANDS.init),
       success: ([ran]) => {
         const r = ran?.result;
         if (r?.trackingTable === "created") return { trackingTable: context.tables.trackingTable };

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { acquireMigrationLock, migrationLockKey, releaseMigrationLock } from "../../src/db/advisory-lock.js";
 import { openSession } from "../../src/db/session.js";
 import {
+  baseline,
   CheckFailedError,
   ConnectionError,
   LockTimeoutError,
@@ -143,5 +144,25 @@ describe("library", () => {
     expect(err.category).toBe("connection");
     expect(err.message).toContain("28P01");
     expect(err.message).not.toContain("wrong-PW-4471");
+  });
+
+  it("baseline adds the columns a hand-made tracking table lacks before reading it, and records an event", async () => {
+    const config = await project("lib_hand", {
+      "001_a.up.sql": "create table a (id int);",
+      "002_b.up.sql": "create table b (id int);",
+    });
+    await db.query("create schema lib_hand");
+    await db.query(
+      "create table lib_hand.confiture_migrations (version text primary key, applied_at timestamptz not null default now(), checksum text)",
+    );
+    const r = await baseline(config, "002_b");
+    expect(r).toEqual({ baselined: ["001_a", "002_b"], skipped: [] });
+    const rows = await db.query("select version, status from lib_hand.confiture_migrations order by version");
+    expect(rows.rows).toEqual([
+      { version: "001_a", status: "baseline" },
+      { version: "002_b", status: "baseline" },
+    ]);
+    const events = await db.query("select command, outcome from lib_hand.confiture_events");
+    expect(events.rows).toEqual([{ command: "migrate baseline", outcome: "success" }]);
   });
 });
