@@ -80,6 +80,14 @@ export const ERROR_CODES = {
     category: "connection",
     meaning: "cannot connect or authenticate, or the database is missing",
   },
+  CONNECTION_LOST: {
+    category: "connection",
+    meaning: "the connection died or stopped answering mid-command; says what is known of the outcome",
+  },
+  SERVER_READ_ONLY: {
+    category: "connection",
+    meaning: "the server is a read-only standby (or read-only by default); connect to the primary",
+  },
   SQL_ERROR: { category: "failed", meaning: "PostgreSQL raised an error" },
   SQL_SYNTAX: { category: "failed", meaning: "the SQL parser rejected a text" },
   MIGRATION_SYNTAX_ERROR: { category: "failed", meaning: "a migration has a syntax error; nothing ran" },

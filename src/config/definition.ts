@@ -108,6 +108,12 @@ export const SETTINGS = {
   lockTimeoutMs: setting(["lock_timeout"], "lock-duration", 60_000),
   /** PostgreSQL lock_timeout for DDL, in ms, retried with backoff (`statement_lock_timeout`). */
   statementLockTimeoutMs: setting(["statement_lock_timeout"], "lock-duration", 5_000),
+  /**
+   * The longest Confiture waits for the server to answer one of its own queries (history,
+   * lock bookkeeping, the lock wait beyond lock_timeout), in ms (`query_timeout`); then the
+   * connection is treated as lost. A migration's own statements are not bounded by it.
+   */
+  queryTimeoutMs: setting(["query_timeout"], "lock-duration", 30_000),
   /** pg_dump backups (`backup:`). */
   backup: {
     /** Absolute directory the backups are written to (`backup.dir`). */

@@ -61,6 +61,7 @@ describe("loadConfig defaults", () => {
       trackingTable: "confiture_migrations",
       lockTimeoutMs: 60_000,
       statementLockTimeoutMs: 5_000,
+      queryTimeoutMs: 30_000,
       backup: { dir: join(dir, "backups"), format: "custom", compress: 9, retentionDays: 30 },
       objectives: { rpoMs: undefined, rtoMs: undefined },
       blueGreen: { backupSchema: "public_backup", failedSchema: "public_failed" },
@@ -312,7 +313,7 @@ describe("validation errors name the key and the line", () => {
     expect(error.message.split("\n")).toEqual([
       "confiture.yaml:1: schema must be a string (an SQL identifier), got a number",
       "confiture.yaml:3: backup.compress must be a whole number from 0 to 9, got a list",
-      'confiture.yaml:4: unknown key "extra" (known keys here: database_url, schema, migrations_dir, schema_dir, tracking_table, lock_timeout, statement_lock_timeout, backup, objectives, blue_green, verify, environments)',
+      'confiture.yaml:4: unknown key "extra" (known keys here: database_url, schema, migrations_dir, schema_dir, tracking_table, lock_timeout, statement_lock_timeout, query_timeout, backup, objectives, blue_green, verify, environments)',
     ]);
     expect(error.line).toBe(1);
   });
