@@ -94,6 +94,32 @@ export class ConnectionError extends ConfitureError {
   }
 }
 
+/**
+ * An open connection died or stopped answering in the middle of a command. `during` tells the
+ * same loss with where it happened and what is known of the outcome (never assumed).
+ */
+export class ConnectionLostError extends ConnectionError {
+  /** How messages name the server (no password). */
+  readonly target: string;
+  /** What happened to the connection, e.g. `no answer within 30s`. */
+  readonly reason: string;
+  constructor(target: string, reason: string, message?: string, options: ConfitureErrorOptions = {}) {
+    super(message ?? `the connection to ${target} was lost (${reason})`, "CONNECTION_LOST", options);
+    this.target = target;
+    this.reason = reason;
+  }
+
+  /** The loss told with its phase (`taking the migration lock`) and what is known (`nothing was changed`). */
+  during(phase: string, truth: string, details: Record<string, unknown> = {}): ConnectionLostError {
+    return new ConnectionLostError(
+      this.target,
+      this.reason,
+      `the connection to ${this.target} was lost while ${phase} (${this.reason}); ${truth}`,
+      { details: { ...this.details, phase, ...details }, cause: this },
+    );
+  }
+}
+
 /** The migration lock is held by another session and lock_timeout ran out. */
 export class LockTimeoutError extends ConfitureError {
   constructor(message: string, options: ConfitureErrorOptions = {}) {

@@ -96,9 +96,16 @@ export function describeHolder(h: LockHolder): string {
 export async function acquireMigrationLock(session: Session, key: LockKey, timeoutMs: number): Promise<void> {
   // lock_timeout = 0 means "wait forever"; a configured 0 should mean "don't wait".
   const effective = Math.max(1, Math.round(timeoutMs));
-  await session.query(`select set_config('lock_timeout', $1, false)`, [`${effective}ms`]);
+  // The wait is bounded by lock_timeout alone: a role's statement_timeout would cut it short
+  // with the wrong error (and the wrong exit code).
+  await session.query(
+    "select set_config('lock_timeout', $1, false), set_config('statement_timeout', '0', false)",
+    [`${effective}ms`],
+  );
   try {
-    await session.query("select pg_advisory_lock($1::int4, $2::int4)", [key.classid, key.objid]);
+    await session.query("select pg_advisory_lock($1::int4, $2::int4)", [key.classid, key.objid], {
+      extraMs: effective,
+    });
   } catch (err) {
     if (!isLockNotAvailable(err)) throw err;
     const holder = await lockHolder(session, key).catch(() => undefined);
@@ -109,7 +116,7 @@ export async function acquireMigrationLock(session: Session, key: LockKey, timeo
       { details: { holder } },
     );
   } finally {
-    await session.query("reset lock_timeout").catch(() => {});
+    if (!session.closed) await session.exec("reset lock_timeout; reset statement_timeout").catch(() => {});
   }
 }
 

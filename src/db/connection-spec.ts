@@ -19,6 +19,12 @@ export interface ConnectionSpec {
   /** Milliseconds to wait for the TCP connection and authentication. Default 10 s. */
   connectTimeoutMs?: number | undefined;
   /**
+   * Milliseconds to wait for the answer to one of Confiture's own queries (`Session.query`)
+   * before the connection is treated as lost. Migration statements (`exec`, `execBatch`) are
+   * never bounded by it. Default: no bound.
+   */
+  queryTimeoutMs?: number | undefined;
+  /**
    * The managed schema: when set and not `public`, the session's search_path is
    * `<schema>, public`, so unqualified names land there and extensions in public stay reachable.
    */

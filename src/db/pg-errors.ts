@@ -96,6 +96,7 @@ export function toSqlError(
   err: unknown,
   batch?: { statementIndex: number; position: number | undefined },
 ): unknown {
+  if (err instanceof SqlError && batch === undefined) return err;
   const fields = serverFields(err);
   if (!fields) return err;
   const message = redactSecrets((err as PgLikeError).message ?? "error");
@@ -107,14 +108,25 @@ export function toSqlError(
   );
 }
 
+/** Why a connection was lost, in a few words, for messages (redacted). */
+export function lostReason(err: unknown): string {
+  const e = err as PgLikeError;
+  const fields = serverFields(err);
+  if (fields?.sqlstate) return `${redactSecrets(String(e?.message ?? "terminated"))} (${fields.sqlstate})`;
+  if (e?.code === "ECONNRESET") return "connection reset by the server or the network";
+  if (e?.code === "EPIPE") return "the connection was closed while sending";
+  return redactSecrets(String(e?.message ?? err)).replace(/\.$/, "");
+}
+
 /** True for errors that mean the connection itself is gone (killed backend, network). */
 export function isConnectionLost(err: unknown): boolean {
   const e = err as PgLikeError;
   if (!e || typeof e !== "object") return false;
   const sqlstate = serverFields(err)?.sqlstate;
   if (sqlstate === "57P01" || sqlstate === "57P02" || sqlstate === "57P03") return true;
-  if (e.code === "57P01" || e.code === "57P02" || e.code === "ECONNRESET" || e.code === "EPIPE") return true;
-  return /Connection terminated|connection is closed|Client has encountered a connection error/i.test(
+  if (["57P01", "57P02", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"].includes(String(e.code)))
+    return true;
+  return /Connection terminated|connection is closed|Client has encountered a connection error|Client was closed|not queryable/i.test(
     String(e.message),
   );
 }

@@ -5,10 +5,11 @@
  */
 import os from "node:os";
 import pg from "pg";
+import { ConnectionLostError } from "../errors.js";
 import { BatchQuery } from "./batch-query.js";
 import { type ConnectionSpec, describeTarget } from "./connection-spec.js";
 import { quoteIdent } from "./identifiers.js";
-import { connectionErrorFrom, toSqlError } from "./pg-errors.js";
+import { connectionErrorFrom, isConnectionLost, lostReason, toSqlError } from "./pg-errors.js";
 
 /** An open connection. `query` throws SqlError for server errors. */
 export interface Session {
@@ -18,8 +19,20 @@ export interface Session {
   readonly serverVersion: string;
   readonly serverVersionNum: number;
   readonly applicationName: string;
-  /** Run one statement (extended protocol when params are given). Returns the rows. */
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** How messages name the server: the URL without its password. */
+  readonly target: string;
+  /** Set when the server cannot take writes: a hot standby, or read-only by default. */
+  readonly readOnly: "standby" | "read-only" | null;
+  /**
+   * One of Confiture's own statements (extended protocol when params are given); returns the
+   * rows. Bounded by the spec's `queryTimeoutMs` plus `extraMs` (for a wait the statement is
+   * meant to do, such as the lock wait). A lost or silent connection is a ConnectionLostError.
+   */
+  query<R = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+    opts?: { extraMs?: number },
+  ): Promise<R[]>;
   /**
    * Run SQL text through the simple protocol (several statements allowed). Errors are thrown
    * as SqlError with the server's `position` relative to `sql`.
@@ -30,6 +43,8 @@ export interface Session {
    * `statementIndex` names the statement and whose `server.position` is relative to it.
    */
   execBatch(texts: string[]): Promise<void>;
+  /** Where the session stands after the last statement: idle, inside a transaction, or in a failed one. */
+  transactionStatus(): "idle" | "in-transaction" | "failed" | "unknown";
   /** Close the connection; never throws. */
   close(): Promise<void>;
   /** True once the connection has failed or been closed. */
@@ -60,8 +75,11 @@ export async function openSession(spec: ConnectionSpec): Promise<Session> {
     database: spec.database,
     application_name: applicationName,
     connectionTimeoutMillis: spec.connectTimeoutMs ?? 10_000,
+    // Probes a quiet connection after 10 s, so a dead path is noticed while a statement runs.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
+  const target = describeTarget(spec);
   let closed = false;
   // A dead connection emits 'error' outside of any query; without a listener Node would crash.
   client.on("error", () => {
@@ -76,35 +94,77 @@ export async function openSession(spec: ConnectionSpec): Promise<Session> {
     await client.end().catch(() => {});
     throw connectionErrorFrom(err, describeTarget(spec));
   }
-  let info: { pid: number; db: string; usr: string; ver: string; num: string };
+  let info: { pid: number; db: string; usr: string; ver: string; num: string; rec: boolean; ro: string };
+  // The connection is up: from here a silence or a drop is a lost connection, not a failed connect.
+  const lost = (err: unknown) => new ConnectionLostError(target, lostReason(err), undefined, { cause: err });
+  const bounded = <T>(work: Promise<T>, ms: number | undefined): Promise<T> => {
+    if (ms === undefined) return work;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        closed = true;
+        // The client would wait forever for the answer; destroying the socket ends the session
+        // on our side now, and on the server's as soon as it notices.
+        (
+          client as unknown as { connection?: { stream?: { destroy(): void } } }
+        ).connection?.stream?.destroy();
+        reject(new ConnectionLostError(target, `no answer within ${formatMs(ms)}`));
+      }, ms);
+      work.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  };
   try {
-    const r = await client.query(
-      "select pg_backend_pid() as pid, current_database() as db, current_user as usr, " +
-        "current_setting('server_version') as ver, current_setting('server_version_num') as num, " +
-        // Recorded in applied_by; set once here so history statements need no host parameter.
-        "set_config('confiture.host', $1, false) as host, " +
-        // PostgreSQL 14+: notice a killed client during a long statement and free its locks.
-        "case when current_setting('server_version_num')::int >= 140000 " +
-        "then set_config('client_connection_check_interval', '2s', false) end as check_interval",
-      [actorHost()],
+    const r = await bounded(
+      client.query(
+        "select pg_backend_pid() as pid, current_database() as db, current_user as usr, " +
+          "current_setting('server_version') as ver, current_setting('server_version_num') as num, " +
+          // Recorded in applied_by; set once here so history statements need no host parameter.
+          "set_config('confiture.host', $1, false) as host, " +
+          // PostgreSQL 14+: notice a killed client during a long statement and free its locks.
+          "case when current_setting('server_version_num')::int >= 140000 " +
+          "then set_config('client_connection_check_interval', '2s', false) end as check_interval, " +
+          // A change on a standby (or a read-only default) would fail half-way: detect it first.
+          "pg_is_in_recovery() as rec, current_setting('transaction_read_only') as ro",
+        [actorHost()],
+      ),
+      spec.queryTimeoutMs,
     );
     info = r.rows[0];
   } catch (err) {
     await client.end().catch(() => {});
-    throw connectionErrorFrom(err, describeTarget(spec));
+    if (err instanceof ConnectionLostError) throw err;
+    throw isConnectionLost(err) ? lost(err) : connectionErrorFrom(err, target);
   }
   if (spec.schema !== undefined && spec.schema !== "public") {
     try {
       // Unqualified names in migrations belong to the managed schema (public stays reachable
       // for extensions installed there). With the default schema the role's own search_path applies.
-      await client.query("select set_config('search_path', $1, false)", [
-        `${quoteIdent(spec.schema)}, public`,
-      ]);
+      await bounded(
+        client.query("select set_config('search_path', $1, false)", [`${quoteIdent(spec.schema)}, public`]),
+        spec.queryTimeoutMs,
+      );
     } catch (err) {
       await client.end().catch(() => {});
-      throw toSqlError(err);
+      if (err instanceof ConnectionLostError) throw err;
+      throw isConnectionLost(err) ? lost(err) : toSqlError(err);
     }
   }
+  const classify = (err: unknown): unknown => {
+    if (err instanceof ConnectionLostError) return err;
+    if (isConnectionLost(err) || closed) {
+      closed = true;
+      return lost(err);
+    }
+    return toSqlError(err);
+  };
   const serverVersionNum = Number(info.num);
   return {
     pid: Number(info.pid),
@@ -113,28 +173,50 @@ export async function openSession(spec: ConnectionSpec): Promise<Session> {
     serverVersion: info.ver,
     serverVersionNum,
     applicationName,
+    target,
+    readOnly: info.rec ? "standby" : info.ro === "on" ? "read-only" : null,
     get closed() {
       return closed;
     },
-    async query<R>(sql: string, params?: unknown[]): Promise<R[]> {
+    async query<R>(sql: string, params?: unknown[], opts: { extraMs?: number } = {}): Promise<R[]> {
+      if (closed) throw lost(new Error("the connection is closed"));
+      const ms = spec.queryTimeoutMs === undefined ? undefined : spec.queryTimeoutMs + (opts.extraMs ?? 0);
       try {
-        const r = await client.query(sql, params as unknown[] | undefined);
+        const r = await bounded(client.query(sql, params as unknown[] | undefined), ms);
         return r.rows as R[];
       } catch (err) {
-        throw toSqlError(err);
+        throw classify(err);
       }
     },
     async exec(sql: string): Promise<void> {
+      if (closed) throw lost(new Error("the connection is closed"));
       try {
         await client.query(sql);
       } catch (err) {
-        throw toSqlError(err);
+        throw classify(err);
       }
     },
     async execBatch(texts: string[]): Promise<void> {
+      if (closed) throw lost(new Error("the connection is closed"));
       const batch = new BatchQuery(texts);
       client.query(batch as unknown as pg.QueryConfig);
-      await batch.done;
+      try {
+        await batch.done;
+      } catch (err) {
+        throw classify(err);
+      }
+    },
+    transactionStatus() {
+      const status = (
+        client as unknown as { getTransactionStatus?(): string | null }
+      ).getTransactionStatus?.();
+      return status === "I"
+        ? "idle"
+        : status === "T"
+          ? "in-transaction"
+          : status === "E"
+            ? "failed"
+            : "unknown";
     },
     async close(): Promise<void> {
       if (closed) return;
@@ -142,4 +224,8 @@ export async function openSession(spec: ConnectionSpec): Promise<Session> {
       await client.end().catch(() => {});
     },
   };
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }

@@ -76,7 +76,7 @@ export async function migrateDown(config: ConfitureConfig, opts: DownOptions): P
         }
         const sql = await readSqlFile(file.downPath);
         const script = await prepareScript(file.id, file.downPath, "down", sql, session.serverVersionNum);
-        steps.push(migrationStep(script, file, context.statementLockTimeoutMs, opts));
+        steps.push(migrationStep(script, file, file.checksum, context.statementLockTimeoutMs, opts));
       }
       return steps;
     },

@@ -5,7 +5,12 @@
  * the tool's own per-migration transaction.
  */
 import { MigrationFileError, OperationFailedError, SqlSyntaxError } from "../errors.js";
-import { findNonTransactional, findTransactionControl, parseDirectives } from "../sql/analysis.js";
+import {
+  findNonTransactional,
+  findSessionTransactionControl,
+  findTransactionControl,
+  parseDirectives,
+} from "../sql/analysis.js";
 import { type SqlStatement, splitSql } from "../sql/split.js";
 
 /** A migration script ready to run: its statements and how to run them. */
@@ -73,6 +78,18 @@ export async function prepareScript(
       throw new MigrationFileError(
         `${file}:${control.statement.startLine}: ${control.reason} is not allowed in a migration: Confiture runs each migration in its own transaction. ` +
           `Remove it (or use "${NO_TRANSACTION_DIRECTIVE}"). Nothing was applied.`,
+        file,
+        "MIGRATION_TRANSACTION_CONTROL",
+      );
+    }
+  }
+  if (directives.noTransaction) {
+    const control = findSessionTransactionControl(statements)[0];
+    if (control) {
+      throw new MigrationFileError(
+        `${file}:${control.statement.startLine}: ${control.reason} is not allowed in a no-transaction migration: ` +
+          `each statement runs on its own, and a transaction left open would be rolled back when the session ends. ` +
+          `Remove it, or drop "${NO_TRANSACTION_DIRECTIVE}" so the file runs in one transaction. Nothing was applied.`,
         file,
         "MIGRATION_TRANSACTION_CONTROL",
       );

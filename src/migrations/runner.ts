@@ -12,11 +12,10 @@
  * production traffic indefinitely.
  */
 
-import { isConnectionLost } from "../db/pg-errors.js";
 import { migrationPrelude } from "../db/prelude.js";
 import type { Session } from "../db/session.js";
 import { retryOnLockTimeout } from "../db/with-session.js";
-import { MigrationFailedError, redactSecrets, SqlError } from "../errors.js";
+import { ConnectionLostError, MigrationFailedError, redactSecrets, SqlError } from "../errors.js";
 import type { HistoryStore } from "../history/index.js";
 import { codePointToCharIndex } from "../sql/scan.js";
 import type { SqlStatement } from "../sql/split.js";
@@ -91,6 +90,9 @@ async function runInTransaction(session: Session, script: PreparedScript, opts: 
       },
     });
   } catch (err) {
+    // A lost connection says nothing about the outcome: the server may have committed the
+    // message before it went. The caller finds out from history on a new connection.
+    if (err instanceof ConnectionLostError) throw err;
     const index = err instanceof SqlError ? (err.statementIndex ?? -1) - prefix.length : -1;
     throw failure(script, script.statements[index], err, "transactional");
   }
@@ -121,6 +123,8 @@ async function runWithoutTransaction(
       try {
         await retryOnLockTimeout(() => session.exec(stmt.text), lockRetry(session, script, opts, attempts));
       } catch (err) {
+        // History cannot be written on a dead connection; its "in progress" row tells the truth.
+        if (err instanceof ConnectionLostError) throw err;
         const fail = failure(script, stmt, err, "no-transaction", i);
         const sqlstate = fail.sqlstate ? ` (${fail.sqlstate})` : "";
         const rawMessage = redactSecrets(err instanceof Error ? err.message : String(err));
@@ -134,6 +138,7 @@ async function runWithoutTransaction(
           .catch(() => {});
         throw fail;
       }
+      await refuseOpenTransaction(session, script, stmt, i, opts, row, started);
       if (i + 1 < total) await opts.history.setNote(script.id, progress(i + 1));
     }
     if (script.direction === "down") await opts.history.remove(script.id);
@@ -148,6 +153,39 @@ async function runWithoutTransaction(
   } finally {
     await session.query("reset lock_timeout").catch(() => {});
   }
+}
+
+/**
+ * A no-transaction statement must leave the session outside a transaction: one left open
+ * would be rolled back when the session ends, silently undoing what looked applied.
+ */
+async function refuseOpenTransaction(
+  session: Session,
+  script: PreparedScript,
+  stmt: SqlStatement,
+  index: number,
+  opts: RunOptions,
+  row: { version: string; name: string; checksum: string },
+  started: number,
+): Promise<void> {
+  const status = session.transactionStatus();
+  if (status === "idle" || status === "unknown") return;
+  await session.exec("rollback").catch(() => {});
+  const total = script.statements.length;
+  const what = `statement ${index + 1} of ${total} (line ${stmt.startLine}) left a transaction open, which was rolled back`;
+  await opts.history
+    .record({
+      ...row,
+      executionMs: Math.round(performance.now() - started),
+      status: "failed",
+      error: `${what}; ${index} of ${total} statements completed outside a transaction before it`,
+    })
+    .catch(() => {});
+  throw new MigrationFailedError(
+    `migration ${script.id} failed (${script.file}): ${what}. A no-transaction migration must not open transactions. ` +
+      `It is recorded as failed: check what it changed, then run "confiture migrate resolve ${script.id} --rolled-back" (or --applied), fix the file, and run "confiture migrate up" again.`,
+    { migration: script.id, file: script.file, line: stmt.startLine },
+  );
 }
 
 /** Build the user-facing failure: file, line, SQLSTATE, and what to do next. */
@@ -168,15 +206,12 @@ function failure(
       : stmt.startLine;
   }
   const raw = redactSecrets(err instanceof Error ? err.message : String(err));
-  const lost = isConnectionLost(err);
   const where = line ? ` at line ${line}` : "";
   const verb = script.direction === "down" ? "rollback of" : "migration";
   const head = `${verb} ${script.id} failed${where} (${script.file}): ${raw}${sqlstate ? ` (${sqlstate})` : ""}`;
   let next: string;
   if (mode === "transactional") {
-    next = lost
-      ? "The connection was lost; the transaction was rolled back by the server, so nothing from this migration was applied."
-      : `Nothing from this ${script.direction === "down" ? "rollback" : "migration"} was applied; fix the file and run "confiture migrate ${script.direction}" again.`;
+    next = `Nothing from this ${script.direction === "down" ? "rollback" : "migration"} was applied; fix the file and run "confiture migrate ${script.direction}" again.`;
   } else {
     const total = script.statements.length;
     next =

@@ -7,7 +7,8 @@ import type { ConfitureConfig } from "../config/index.js";
 import { CheckFailedError, UsageError } from "../errors.js";
 import { runContext } from "../ops/context.js";
 import { executeChange } from "../ops/execute.js";
-import { findMigration, type MigrationFile, readMigrations } from "./files.js";
+import { checksumOf } from "./checksum.js";
+import { findMigration, type MigrationFile, readMigrations, readSqlFile } from "./files.js";
 import { checkChecksums, requireSettled } from "./history-checks.js";
 import { type PreparedScript, prepareScript } from "./preflight.js";
 import type { RunnerEvent } from "./runner.js";
@@ -75,8 +76,8 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
         }
       }
       const scripts = await prepareAll(pending, session.serverVersionNum);
-      return scripts.map((script, i) =>
-        migrationStep(script, pending[i]!, context.statementLockTimeoutMs, opts),
+      return scripts.map(({ script, checksum }, i) =>
+        migrationStep(script, pending[i]!, checksum, context.statementLockTimeoutMs, opts),
       );
     },
     refuseDryRun: (step) =>
@@ -116,8 +117,22 @@ function refuseChangedFiles(files: MigrationFile[], rows: Parameters<typeof chec
   );
 }
 
-async function prepareAll(pending: MigrationFile[], serverVersionNum: number): Promise<PreparedScript[]> {
-  const out: PreparedScript[] = [];
-  for (const f of pending) out.push(await prepareScript(f.id, f.upPath, "up", f.upSql, serverVersionNum));
+/**
+ * Read and validate every pending file now, with the lock held: the text read here is the
+ * text that runs and the text whose checksum is recorded, even if the file changed while
+ * this run waited for the lock.
+ */
+async function prepareAll(
+  pending: MigrationFile[],
+  serverVersionNum: number,
+): Promise<Array<{ script: PreparedScript; checksum: string }>> {
+  const out: Array<{ script: PreparedScript; checksum: string }> = [];
+  for (const f of pending) {
+    const sql = await readSqlFile(f.upPath);
+    out.push({
+      script: await prepareScript(f.id, f.upPath, "up", sql, serverVersionNum),
+      checksum: checksumOf(sql),
+    });
+  }
   return out;
 }

@@ -38,6 +38,7 @@ export function runContext(config: ConfitureConfig, command: string): RunContext
         connectionString: requireDatabaseUrl(config),
         applicationName: `confiture: ${command}`,
         schema: config.schema,
+        queryTimeoutMs: config.queryTimeoutMs,
       };
     },
     tables: { schema: config.schema, trackingTable: config.trackingTable },

@@ -3,19 +3,19 @@
  * describes a plan — what to check with the lock held, and the steps to run — and
  * `executeChange` does the rest in a fixed order, the same for every command:
  *
- *   consent (protected environments) -> session -> migration lock -> prepare (read state,
- *   refuse, build steps; nothing changes yet) -> [dry run: BEGIN] -> history tables ->
- *   steps, each announced -> [dry run: ROLLBACK] -> audit event (success or failure)
+ *   consent (protected environments) -> session (refused on a read-only server) -> migration
+ *   lock -> prepare (read state, refuse, build steps; nothing changes yet) -> [dry run: BEGIN]
+ *   -> history tables -> steps, each announced -> [dry run: ROLLBACK] -> audit event
  *
  * Steps are `transactional` (they may run inside the dry-run transaction), `no-transaction`
  * (statements outside any transaction: never dry-run), or `tool` (an external program: never
- * dry-run). Migrations, baseline, resolve and checksum repair run through here; restore and
- * blue-green will.
+ * dry-run). When the connection is lost, the outcome is established, not assumed: before the
+ * steps nothing changed; during a step a new connection asks the step what history says.
  */
 import { withMigrationLock } from "../db/advisory-lock.js";
-import type { Session } from "../db/session.js";
+import { openSession, type Session } from "../db/session.js";
 import { withSession, withTransaction } from "../db/with-session.js";
-import { ConfitureError, UsageError } from "../errors.js";
+import { ConfitureError, ConnectionError, ConnectionLostError, UsageError } from "../errors.js";
 import { failureEvent, type HistoryStore, historyStore } from "../history/index.js";
 import { type ConsentOptions, requireConsent } from "./consent.js";
 import type { RunContext } from "./context.js";
@@ -38,6 +38,11 @@ export interface ChangeStep<R> {
   id: string;
   mode: StepMode;
   run(ctx: StepContext): Promise<R>;
+  /**
+   * After the connection was lost while this step ran: what history (read on a new connection)
+   * says happened, as a sentence for the user. Without it the outcome is reported as unknown.
+   */
+  afterLoss?(history: HistoryStore): Promise<string>;
 }
 
 /** A step that ran, and what it returned. */
@@ -77,6 +82,13 @@ export interface ChangePlan<R> {
     | undefined;
 }
 
+/** Where a run is, for a lost connection's message. */
+interface Progress<R> {
+  phase: string;
+  step: ChangeStep<R> | undefined;
+  done: Array<StepDone<R>>;
+}
+
 /**
  * Execute a plan; returns the steps that ran (in a dry run: ran and were rolled back).
  * @example const done = await executeChange({ context, prepare: async () => steps, audit });
@@ -85,75 +97,186 @@ export async function executeChange<R>(plan: ChangePlan<R>): Promise<Array<StepD
   const { context } = plan;
   const dryRun = plan.dryRun === true;
   if (plan.consent && !dryRun) await requireConsent(context, plan.consent.action, plan.consent);
-  return withSession(context.connection, (session) =>
-    withMigrationLock(session, context.lockKey, context.lockTimeoutMs, async () => {
-      const history = historyStore(session, context.tables);
-      const done: Array<StepDone<R>> = [];
-      let started = false;
-      let inDryRunTransaction = false;
-      const command = () => {
-        const c = plan.audit.command;
-        return typeof c === "function" ? c() : (c ?? context.command);
-      };
-      const stepContext: StepContext = {
-        session,
-        history,
-        inOuterTransaction: dryRun,
-        inTransaction: (fn) => (dryRun ? fn() : withTransaction(session, fn)),
-      };
-      const begin = async () => {
-        await session.exec("begin");
-        inDryRunTransaction = true;
-      };
-      try {
-        // A plan that must read a complete history (hand-made tables lack columns) upgrades it
-        // first, inside the dry-run transaction when there is one. Otherwise prepare reads
-        // outside it: a missing table must not abort the transaction before it began its work.
-        const ensureFirst = plan.ensureHistory === "before-prepare";
-        if (dryRun && ensureFirst) await begin();
-        if (ensureFirst) await history.ensure();
-        const steps = await plan.prepare({ session, history });
-        if (dryRun) {
-          const blocked = steps.find((s) => s.mode !== "transactional");
-          if (blocked) throw plan.refuseDryRun?.(blocked) ?? cannotDryRun(blocked);
-          if (!inDryRunTransaction) await begin();
-        }
-        // Otherwise only now, with every step prepared and validated, is anything created.
-        if (plan.ensureHistory === "before-steps") await history.ensure();
-        for (const [index, step] of steps.entries()) {
-          plan.onStep?.(step, index, steps.length);
-          started = true;
-          done.push({ id: step.id, result: await step.run(stepContext) });
-        }
-        if (dryRun) {
-          inDryRunTransaction = false;
-          await session.exec("rollback");
-        } else {
-          const details = plan.audit.success(done);
-          if (details) {
-            await history.recordEvent({
-              command: command(),
-              environment: context.environment,
-              outcome: "success",
-              details,
-            });
-          }
-        }
-        return done;
-      } catch (caught) {
-        const err =
-          caught instanceof ConfitureError && plan.annotateFailure
-            ? plan.annotateFailure(caught, done, dryRun)
-            : caught;
-        if (inDryRunTransaction) await session.exec("rollback").catch(() => {});
-        else if (started) {
-          await history.recordEvent(
-            failureEvent(command(), context.environment, plan.audit.failure(done), err),
-          );
-        }
-        throw err;
+  const progress: Progress<R> = { phase: "connecting", step: undefined, done: [] };
+  const command = () => {
+    const c = plan.audit.command;
+    return typeof c === "function" ? c() : (c ?? context.command);
+  };
+  try {
+    return await withSession(context.connection, (session) => {
+      refuseReadOnly(session);
+      progress.phase = "taking the migration lock";
+      return withMigrationLock(session, context.lockKey, context.lockTimeoutMs, () =>
+        runLocked(plan, session, progress, command),
+      );
+    });
+  } catch (err) {
+    if (!(err instanceof ConnectionLostError)) throw err;
+    throw await explainLoss(plan, err, progress, command);
+  }
+}
+
+async function runLocked<R>(
+  plan: ChangePlan<R>,
+  session: Session,
+  progress: Progress<R>,
+  command: () => string,
+): Promise<Array<StepDone<R>>> {
+  const { context } = plan;
+  const dryRun = plan.dryRun === true;
+  const history = historyStore(session, context.tables);
+  const { done } = progress;
+  let inDryRunTransaction = false;
+  const stepContext: StepContext = {
+    session,
+    history,
+    inOuterTransaction: dryRun,
+    inTransaction: (fn) => (dryRun ? fn() : withTransaction(session, fn)),
+  };
+  const begin = async () => {
+    await session.exec("begin");
+    inDryRunTransaction = true;
+  };
+  try {
+    progress.phase = "reading history";
+    // A plan that must read a complete history (hand-made tables lack columns) upgrades it
+    // first, inside the dry-run transaction when there is one. Otherwise prepare reads
+    // outside it: a missing table must not abort the transaction before it began its work.
+    const ensureFirst = plan.ensureHistory === "before-prepare";
+    if (dryRun && ensureFirst) await begin();
+    if (ensureFirst) await history.ensure();
+    const steps = await plan.prepare({ session, history });
+    if (dryRun) {
+      const blocked = steps.find((s) => s.mode !== "transactional");
+      if (blocked) throw plan.refuseDryRun?.(blocked) ?? cannotDryRun(blocked);
+      if (!inDryRunTransaction) await begin();
+    }
+    // Otherwise only now, with every step prepared and validated, is anything created.
+    progress.phase = "creating the history tables";
+    if (plan.ensureHistory === "before-steps") await history.ensure();
+    for (const [index, step] of steps.entries()) {
+      plan.onStep?.(step, index, steps.length);
+      progress.phase = `running ${step.id}`;
+      progress.step = step;
+      done.push({ id: step.id, result: await step.run(stepContext) });
+      progress.step = undefined;
+    }
+    progress.phase = "finishing";
+    if (dryRun) {
+      inDryRunTransaction = false;
+      await session.exec("rollback");
+    } else {
+      const details = plan.audit.success(done);
+      if (details) {
+        await history.recordEvent({
+          command: command(),
+          environment: context.environment,
+          outcome: "success",
+          details,
+        });
       }
-    }),
+    }
+    return done;
+  } catch (caught) {
+    // A lost connection is explained by the caller, on a new connection.
+    if (caught instanceof ConnectionLostError) throw caught;
+    const err =
+      caught instanceof ConfitureError && plan.annotateFailure
+        ? plan.annotateFailure(caught, done, dryRun)
+        : caught;
+    if (inDryRunTransaction) await session.exec("rollback").catch(() => {});
+    else if (progress.step !== undefined || done.length > 0) {
+      await history.recordEvent(failureEvent(command(), context.environment, plan.audit.failure(done), err));
+    }
+    throw err;
+  }
+}
+
+/**
+ * The lost connection told truthfully: before any step nothing changed; in a dry run the
+ * server rolled everything back; during a step, history on a new connection decides (and the
+ * failure is audited there); when the server cannot be reached again, the outcome is unknown.
+ */
+async function explainLoss<R>(
+  plan: ChangePlan<R>,
+  lost: ConnectionLostError,
+  progress: Progress<R>,
+  command: () => string,
+): Promise<ConfitureError> {
+  const { context } = plan;
+  const dryRun = plan.dryRun === true;
+  const { step, done } = progress;
+  let truth: string;
+  if (dryRun) {
+    truth = "it was a dry run, so the server rolled everything back and nothing was changed";
+  } else if (step === undefined) {
+    truth =
+      done.length === 0
+        ? 'no change had been made; run the command again once the server is reachable (see "confiture migrate status")'
+        : `every step had finished (${done.map((d) => d.id).join(", ")}); only the audit record may be missing`;
+  } else {
+    truth = await withReconnected(context, async (history) => {
+      const message = step.afterLoss
+        ? await step.afterLoss(history)
+        : `whether ${step.id} took effect is not known: check the database before running it again`;
+      await history.recordEvent(
+        failureEvent(
+          command(),
+          context.environment,
+          plan.audit.failure(done),
+          lost.during(progress.phase, message),
+        ),
+      );
+      return message;
+    }).catch(
+      () =>
+        `the server could not be reached again, so whether ${step.id} was applied is unknown: ` +
+        'run "confiture migrate status" once the server is reachable',
+    );
+  }
+  const explained = lost.during(progress.phase, truth);
+  return plan.annotateFailure && !dryRun ? plan.annotateFailure(explained, done, dryRun) : explained;
+}
+
+/** A short-lived second session to read what the first one can no longer tell. */
+async function withReconnected<T>(
+  context: RunContext,
+  fn: (history: HistoryStore) => Promise<T>,
+): Promise<T> {
+  let lastError: unknown;
+  // A restarting server refuses connections for a moment; try for a few seconds.
+  for (let attempt = 0; attempt < 4; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 1000));
+    let session: Session;
+    try {
+      session = await openSession({
+        ...context.connection,
+        applicationName: `confiture: ${context.command} (recheck)`,
+      });
+    } catch (err) {
+      lastError = err;
+      continue;
+    }
+    try {
+      return await fn(historyStore(session, context.tables));
+    } finally {
+      await session.close();
+    }
+  }
+  throw lastError;
+}
+
+function refuseReadOnly(session: Session): void {
+  if (session.readOnly === null) return;
+  const why =
+    session.readOnly === "standby"
+      ? "a hot standby (in recovery)"
+      : "read-only (default_transaction_read_only is on for this database or role)";
+  throw new ConnectionError(
+    `the server at ${session.target} is ${why}, so it cannot take changes: connect to the primary ` +
+      "(check the host in the database URL) and run the command again. Nothing was changed.",
+    "SERVER_READ_ONLY",
+    { details: { readOnly: session.readOnly } },
   );
 }
 

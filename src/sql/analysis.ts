@@ -53,6 +53,33 @@ export function findTransactionControl(stmts: SqlStatement[]): StatementFinding[
   return findings;
 }
 
+/**
+ * Statements that open or end the session's own transaction (BEGIN, COMMIT, ROLLBACK,
+ * SAVEPOINT, ...), which have no place in a no-transaction migration: each statement there
+ * runs on its own, and a transaction left open would be rolled back when the session ends.
+ * COMMIT PREPARED / ROLLBACK PREPARED settle another transaction and run outside one, so
+ * they are not reported.
+ */
+export function findSessionTransactionControl(stmts: SqlStatement[]): StatementFinding[] {
+  const findings: StatementFinding[] = [];
+  for (const statement of stmts) {
+    if (statement.node !== "TransactionStmt") continue;
+    const kind = String(fieldsOf(statement).kind ?? "");
+    if (kind === "TRANS_STMT_COMMIT_PREPARED" || kind === "TRANS_STMT_ROLLBACK_PREPARED") continue;
+    findings.push({
+      statement,
+      reason: TRANSACTION_KINDS[kind] ?? SAVEPOINT_NAMES[kind] ?? "transaction control",
+    });
+  }
+  return findings;
+}
+
+const SAVEPOINT_NAMES: Record<string, string> = {
+  TRANS_STMT_SAVEPOINT: "SAVEPOINT",
+  TRANS_STMT_RELEASE: "RELEASE SAVEPOINT",
+  TRANS_STMT_ROLLBACK_TO: "ROLLBACK TO SAVEPOINT",
+};
+
 const SAVEPOINT_KINDS = new Set(["TRANS_STMT_SAVEPOINT", "TRANS_STMT_RELEASE", "TRANS_STMT_ROLLBACK_TO"]);
 
 const TRANSACTION_KINDS: Record<string, string> = {

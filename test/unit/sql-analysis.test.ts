@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { findNonTransactional, findTransactionControl, parseDirectives } from "../../src/sql/analysis.js";
+import {
+  findNonTransactional,
+  findSessionTransactionControl,
+  findTransactionControl,
+  parseDirectives,
+} from "../../src/sql/analysis.js";
 import { splitSql } from "../../src/sql/split.js";
 
 async function nonTx(sql: string, serverVersionNum?: number): Promise<(string | undefined)[]> {
@@ -221,5 +226,32 @@ describe("parseDirectives", () => {
       noTransaction: false,
       unknown: [],
     });
+  });
+});
+
+describe("findSessionTransactionControl (no-transaction migrations)", () => {
+  it("flags everything that opens or ends the session's own transaction, savepoints included", async () => {
+    const stmts = await splitSql(
+      "BEGIN; START TRANSACTION; COMMIT; END; ROLLBACK; ABORT; PREPARE TRANSACTION 'x'; SAVEPOINT s; RELEASE s; ROLLBACK TO s;",
+    );
+    expect(findSessionTransactionControl(stmts).map((f) => f.reason)).toEqual([
+      "BEGIN",
+      "START TRANSACTION",
+      "COMMIT",
+      "COMMIT",
+      "ROLLBACK",
+      "ROLLBACK",
+      "PREPARE TRANSACTION",
+      "SAVEPOINT",
+      "RELEASE SAVEPOINT",
+      "ROLLBACK TO SAVEPOINT",
+    ]);
+  });
+
+  it("allows settling a prepared transaction, DO blocks and ordinary statements", async () => {
+    const stmts = await splitSql(
+      "COMMIT PREPARED 'x'; ROLLBACK PREPARED 'y'; DO $$ BEGIN NULL; END $$; CREATE INDEX CONCURRENTLY i ON t (a);",
+    );
+    expect(findSessionTransactionControl(stmts)).toEqual([]);
   });
 });
