@@ -116,7 +116,7 @@ export async function acquireMigrationLock(session: Session, key: LockKey, timeo
       { details: { holder } },
     );
   } finally {
-    if (!session.closed) await session.exec("reset lock_timeout; reset statement_timeout").catch(() => {});
+    if (!session.closed) await session.query("reset lock_timeout; reset statement_timeout").catch(() => {});
   }
 }
 

@@ -34,8 +34,9 @@ export interface Session {
     opts?: { extraMs?: number },
   ): Promise<R[]>;
   /**
-   * Run SQL text through the simple protocol (several statements allowed). Errors are thrown
-   * as SqlError with the server's `position` relative to `sql`.
+   * Run a migration's SQL text through the simple protocol (several statements allowed), with
+   * no client-side time bound. Errors are thrown as SqlError with the server's `position`
+   * relative to `sql`. Confiture's own statements go through `query`, which is bounded.
    */
   exec(sql: string): Promise<void>;
   /**

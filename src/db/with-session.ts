@@ -24,15 +24,15 @@ export async function withSession<T>(spec: ConnectionSpec, fn: (session: Session
  * @example await withTransaction(session, async () => { await session.query("insert ..."); });
  */
 export async function withTransaction<T>(session: Session, fn: () => Promise<T>): Promise<T> {
-  await session.exec("begin");
+  await session.query("begin");
   let result: T;
   try {
     result = await fn();
   } catch (err) {
-    await session.exec("rollback").catch(() => {});
+    await session.query("rollback").catch(() => {});
     throw err;
   }
-  await session.exec("commit");
+  await session.query("commit");
   return result;
 }
 

@@ -37,7 +37,7 @@ export function failureEvent(
 export async function recordEvent(session: Session, t: HistoryTables, event: EventRecord): Promise<boolean> {
   if (session.closed) return false;
   try {
-    await session.exec(eventsDdl(t.schema));
+    await session.query(eventsDdl(t.schema));
     await session.query(
       `insert into ${qualify(t.schema, EVENTS_TABLE)} (host, command, environment, outcome, details)
        values ($1, $2, $3, $4, $5::jsonb)`,

@@ -69,10 +69,10 @@ export async function ensureHistoryTables(session: Session, t: HistoryTables): P
     [qualify(t.schema, t.trackingTable), qualify(t.schema, EVENTS_TABLE), t.schema],
   );
   const have = rows[0]!;
-  if (!have.schema) await session.exec(`create schema if not exists ${quoteIdent(t.schema)}`);
-  if (!have.events) await session.exec(eventsDdl(t.schema));
+  if (!have.schema) await session.query(`create schema if not exists ${quoteIdent(t.schema)}`);
+  if (!have.events) await session.query(eventsDdl(t.schema));
   if (!have.tracking) {
-    await session.exec(trackingDdl(t.schema, t.trackingTable));
+    await session.query(trackingDdl(t.schema, t.trackingTable));
     return { created: true };
   }
   const present = await session.query<{ column_name: string }>(
@@ -82,7 +82,7 @@ export async function ensureHistoryTables(session: Session, t: HistoryTables): P
   const names = new Set(present.map((r) => r.column_name));
   for (const [name, type] of TRACKING_COLUMNS) {
     if (names.has(name) || name === "version") continue;
-    await session.exec(
+    await session.query(
       `alter table ${qualify(t.schema, t.trackingTable)} add column if not exists ${quoteIdent(name)} ${type.replace(" not null", "")}`,
     );
   }
@@ -109,16 +109,16 @@ export async function recreateTrackingTable(
       `select conname from pg_constraint where conrelid = $1::regclass and contype in ('p', 'u', 'x')`,
       [qualify(t.schema, t.trackingTable)],
     );
-    await session.exec(
+    await session.query(
       `alter table ${qualify(t.schema, t.trackingTable)} rename to ${quoteIdent(backupTable)}`,
     );
     for (const [i, c] of cons.entries()) {
       const suffix = cons.length === 1 ? "pkey" : `key${i + 1}`;
-      await session.exec(
+      await session.query(
         `alter table ${qualify(t.schema, backupTable)} rename constraint ${quoteIdent(c.conname)} to ${quoteIdent(`${backupTable}_${suffix}`.slice(0, 63))}`,
       );
     }
-    await session.exec(trackingDdl(t.schema, t.trackingTable));
+    await session.query(trackingDdl(t.schema, t.trackingTable));
   });
   await ensureHistoryTables(session, t);
   return { backupTable, rowsKept: Number(rows[0]?.n ?? 0) };

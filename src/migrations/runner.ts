@@ -86,7 +86,7 @@ async function runInTransaction(session: Session, script: PreparedScript, opts: 
     await retryOnLockTimeout(() => session.execBatch(batch), {
       ...lockRetry(session, script, opts, opts.inOuterTransaction ? 1 : opts.lockAttempts),
       afterFailure: async () => {
-        if (!opts.inOuterTransaction) await session.exec("rollback").catch(() => {});
+        if (!opts.inOuterTransaction) await session.query("rollback").catch(() => {});
       },
     });
   } catch (err) {
@@ -170,7 +170,7 @@ async function refuseOpenTransaction(
 ): Promise<void> {
   const status = session.transactionStatus();
   if (status === "idle" || status === "unknown") return;
-  await session.exec("rollback").catch(() => {});
+  await session.query("rollback").catch(() => {});
   const total = script.statements.length;
   const what = `statement ${index + 1} of ${total} (line ${stmt.startLine}) left a transaction open, which was rolled back`;
   await opts.history

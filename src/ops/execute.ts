@@ -134,7 +134,7 @@ async function runLocked<R>(
     inTransaction: (fn) => (dryRun ? fn() : withTransaction(session, fn)),
   };
   const begin = async () => {
-    await session.exec("begin");
+    await session.query("begin");
     inDryRunTransaction = true;
   };
   try {
@@ -164,7 +164,7 @@ async function runLocked<R>(
     progress.phase = "finishing";
     if (dryRun) {
       inDryRunTransaction = false;
-      await session.exec("rollback");
+      await session.query("rollback");
     } else {
       const details = plan.audit.success(done);
       if (details) {
@@ -184,7 +184,7 @@ async function runLocked<R>(
       caught instanceof ConfitureError && plan.annotateFailure
         ? plan.annotateFailure(caught, done, dryRun)
         : caught;
-    if (inDryRunTransaction) await session.exec("rollback").catch(() => {});
+    if (inDryRunTransaction) await session.query("rollback").catch(() => {});
     else if (progress.step !== undefined || done.length > 0) {
       await history.recordEvent(failureEvent(command(), context.environment, plan.audit.failure(done), err));
     }
