@@ -85,15 +85,15 @@ export class Output {
     return exit;
   }
 
-  /** A transient progress note (stderr, TTY only). */
+  /** A transient progress note (stderr, TTY only): one line. */
   progress(message: string): void {
-    if (this.progressEnabled) process.stderr.write(`${redactSecrets(this.paint.dim(message))}\n`);
+    if (this.progressEnabled) process.stderr.write(`${redactSecrets(this.paint.dim(oneLine(message)))}\n`);
   }
 
-  /** Something the user should know that is not a failure (stderr, unless --quiet). */
+  /** Something the user should know that is not a failure (stderr, unless --quiet): one line. */
   warn(message: string): void {
     if (!this.opts.quiet)
-      process.stderr.write(`${redactSecrets(`${this.paint.yellow("warning:")} ${message}`)}\n`);
+      process.stderr.write(`${redactSecrets(`${this.paint.yellow("warning:")} ${oneLine(message)}`)}\n`);
   }
 
   /** Report an error: one line on stderr (JSON document on stdout with --format json). Returns the exit code. */
@@ -112,12 +112,41 @@ export class Output {
 `,
       );
     } else {
-      process.stderr.write(`${redactSecrets(`${this.paint.red("error:")} ${message}`)}\n`);
+      // Exactly one line, whatever the server or a file name said; JSON above keeps the original.
+      process.stderr.write(`${redactSecrets(`${this.paint.red("error:")} ${oneLine(message)}`)}\n`);
     }
     if (this.opts.debug && err instanceof Error && err.stack)
       process.stderr.write(`${redactSecrets(err.stack)}\n`);
     return exit;
   }
+}
+
+/**
+ * `message` redacted, then made one line for a terminal or a log: line breaks become `\n` and
+ * `\r`, other control characters (C0 but tab, DEL, C1) `\xNN`, and the Unicode line and paragraph
+ * separators `\u2028` / `\u2029`. Redacting first matters: the escapes join what were separate
+ * lines (the caller redacts the joined line once more, which can only hide more).
+ */
+function oneLine(message: string): string {
+  const text = redactSecrets(message);
+  let out = "";
+  let copied = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x20 && c !== 0x7f && !(c >= 0x80 && c <= 0x9f) && c !== 0x2028 && c !== 0x2029) continue;
+    if (c === 0x09) continue;
+    const escaped =
+      c === 0x0a
+        ? "\\n"
+        : c === 0x0d
+          ? "\\r"
+          : c > 0xff
+            ? `\\u${c.toString(16)}`
+            : `\\x${c.toString(16).padStart(2, "0")}`;
+    out += text.slice(copied, i) + escaped;
+    copied = i + 1;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
 }
 
 /** The failure of a report that is not ok; a report that fails without saying why is a bug. */

@@ -4,7 +4,7 @@
  * `lock_timeout` + ` must be a duration such as 60s, 5m or 500ms, got "5x"`.
  */
 
-import { redactText } from "../redact.js";
+import { clipRedacted, redactText } from "../redact.js";
 import type { KindValue, ValueKind } from "./definition.js";
 import { parseDuration } from "./duration.js";
 
@@ -19,8 +19,25 @@ const MAX_LOCK_MS = 2_147_483_647;
 const ok = <T>(value: T): Checked<T> => ({ ok: true, value });
 const bad = <T>(problem: string): Checked<T> => ({ ok: false, problem });
 
+/** How much of a bad value a message quotes back. */
+const SHOWN_MAX = 200;
+
+/**
+ * A bad value as a message quotes it back: JSON, redacted as a whole, THEN cut to SHOWN_MAX
+ * characters (a cut before redaction could cut a secret's end off and leave it unrecognised),
+ * followed by `… (N characters)` when cut.
+ */
 function shown(value: unknown): string {
-  return redactText(JSON.stringify(value) ?? String(value));
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value); // a cyclic YAML alias
+  }
+  const redacted = redactText(text);
+  if (redacted.length <= SHOWN_MAX) return redacted;
+  const length = typeof value === "string" ? value.length : text.length;
+  return `${clipRedacted(redacted, SHOWN_MAX)}… (${length} characters)`;
 }
 
 /** A non-empty string (URLs and paths). */

@@ -6,7 +6,10 @@ import { readFile } from "node:fs/promises";
 import { isAbsolute, relative } from "node:path";
 import type { Node } from "yaml";
 import { ConfigError } from "../errors.js";
-import { redactText } from "../redact.js";
+import { clipRedacted, redactText } from "../redact.js";
+
+/** How much of the YAML parser's own message an error quotes. */
+const REASON_MAX = 200;
 
 /** A path into the YAML data: mapping keys and sequence indexes. */
 export type KeyPath = readonly (string | number)[];
@@ -72,7 +75,8 @@ export async function readConfigSource(path: string, cwd: string): Promise<Confi
   const parseError = doc.errors[0];
   if (parseError !== undefined) {
     const line = lineAt(parseError.pos[0]);
-    const reason = parseError.message.split("\n")[0] ?? "invalid YAML";
+    // Redacted whole, then cut: a message may quote a long scalar back.
+    const reason = clipRedacted(redactText(parseError.message.split("\n")[0] ?? "invalid YAML"), REASON_MAX);
     throw new ConfigError(
       redactText(`${label}:${line}: invalid YAML: ${reason}. Fix the syntax and run the command again.`),
       { file: path, line },
@@ -83,7 +87,10 @@ export async function readConfigSource(path: string, cwd: string): Promise<Confi
   try {
     data = doc.contents === null ? null : doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = clipRedacted(
+      redactText(error instanceof Error ? error.message : String(error)),
+      REASON_MAX,
+    );
     throw new ConfigError(redactText(`${label}:1: invalid YAML: ${reason}`), { file: path, line: 1 });
   }
 

@@ -11,6 +11,7 @@
  * is to end that session — `pg_terminate_backend(pid)` — which is what `confiture unlock` does.
  */
 import { LockTimeoutError } from "../errors.js";
+import { clipRedacted, redactText } from "../redact.js";
 import { isLockNotAvailable } from "./pg-errors.js";
 import { withoutPrelude } from "./prelude.js";
 import type { Session } from "./session.js";
@@ -79,9 +80,38 @@ export async function lockHolder(session: Session, key: LockKey): Promise<LockHo
   return (await lockSessions(session, key)).find((h) => h.granted);
 }
 
-/** One line naming the holder: pid, user, host, application, since, query. */
+/** How much of the holder's query `describeHolder` shows. */
+const QUERY_SHOWN = 120;
+
+/**
+ * The holder's query as one short line: whitespace runs become one space, the whole query is
+ * redacted BEFORE it is shortened (a cut could remove the closing quote of a password literal,
+ * and an unterminated literal is not where a reader expects a secret), other control
+ * characters are escaped, and a cut query ends with `…`.
+ */
+function shownQuery(query: string): string {
+  const redacted = escapeControls(redactText(query.replace(/\s+/g, " ")));
+  const clipped = clipRedacted(redacted, QUERY_SHOWN);
+  return clipped.length < redacted.length ? `${clipped}…` : clipped;
+}
+
+/** Control characters (C0, DEL, C1) as `\xNN`, so a query cannot write to the terminal. */
+function escapeControls(text: string): string {
+  let out = "";
+  let copied = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
+      out += `${text.slice(copied, i)}\\x${c.toString(16).padStart(2, "0")}`;
+      copied = i + 1;
+    }
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+/** One line naming the holder: pid, user, host, application, since, query (redacted, then shortened). */
 export function describeHolder(h: LockHolder): string {
-  const query = h.query ? h.query.replace(/\s+/g, " ").slice(0, 120) : "";
+  const query = h.query ? shownQuery(h.query) : "";
   return (
     `pid ${h.pid}, user ${h.user ?? "?"}, host ${h.host ?? "?"}, application "${h.application ?? ""}", ` +
     `since ${h.since ?? "?"}, state ${h.state ?? "?"}${query ? `, query: ${query}` : ""}`

@@ -97,7 +97,7 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
       const ids = ran.map((a) => a.id);
       const note = dry
         ? ` (dry run: ${ids.join(", ")} ran before it; everything was rolled back)`
-        : ` Applied earlier in this run and kept: ${ids.join(", ")}.`;
+        : `${/[.!?]$/.test(err.message) ? "" : "."} Applied earlier in this run and kept: ${ids.join(", ")}.`;
       return err.withNote(note, { appliedBeforeFailure: ids });
     },
   });

@@ -12,6 +12,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, spawnCli } from "../support/cli.js";
 import { createTestDatabase, SENTINEL_PASSWORD, type TestDatabase } from "../support/database.js";
+import { prng } from "../support/fault-aftermath.js";
 import { migrationLockSessions, waitUntilConfitureIdle } from "../support/migration-lock.js";
 import { makeProject, type TestProject } from "../support/project.js";
 
@@ -23,18 +24,6 @@ const NO_TX_AT = 8;
 const NO_TX_ID = `${String(NO_TX_AT).padStart(3, "0")}_no_tx`;
 
 const BASE_SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 1_000_000));
-
-/** mulberry32: small, fast, good enough to spread kill moments; same seed, same sequence. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
