@@ -233,4 +233,4 @@ export class ToolError extends ConfitureError {
   }
 }
 
-export { redactDeep, redactText as redactSecrets } from "./redact.js";
+export { redactDeep, redactText as redactSecrets } from "./redact/index.js";

@@ -42,7 +42,7 @@ export {
 export { type AppliedMigration, migrateUp, type UpOptions, type UpResult } from "./migrations/up.js";
 export type { CheckReport, Finding, Severity } from "./ops/report.js";
 export { type InitResult, init } from "./project/init.js";
-export { displayUrl, redactUrl } from "./redact.js";
+export { displayUrl, redactUrl } from "./redact/index.js";
 export {
   connectionEnv,
   defaultSearchPath,

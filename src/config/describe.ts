@@ -1,5 +1,5 @@
 /** `describeConfig`: the effective configuration as `confiture config show` prints it. */
-import { redactDeep, redactUrl } from "../redact.js";
+import { redactDeep, redactUrl } from "../redact/index.js";
 import { type AnySettingDefinition, assignAt, SETTING_LIST, valueAt } from "./definition.js";
 import { formatDuration } from "./duration.js";
 import type { ConfitureConfig, DatabaseUrlSetting } from "./types.js";

@@ -6,7 +6,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
-import { redactText } from "../redact.js";
+import { redactText } from "../redact/index.js";
 import { type ExpansionProblem, expandVariables, hasReferences } from "./expand.js";
 import { ENVIRONMENT_ONLY, kindAt, LAYER_SCALARS, LAYER_SECTIONS, overrideVariableFor } from "./keys.js";
 import type { RawFile, RawLayer, RawValue } from "./structure.js";

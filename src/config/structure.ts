@@ -5,6 +5,7 @@
  */
 import { type ZodType, z } from "zod";
 import { ConfigError } from "../errors.js";
+import { clipRedacted, redactText } from "../redact/index.js";
 import type { ValueKind } from "./definition.js";
 import {
   ENVIRONMENT_ONLY,
@@ -101,6 +102,8 @@ export function validateStructure(source: ConfigSource): RawFile {
   return { layer: layer as RawLayer, environments };
 }
 
+const KEY_SHOWN = 200;
+
 function unknownKey(source: ConfigSource, parent: KeyPath, key: string): ConfigError {
   const path = [...parent, key];
   const allowed = keysAllowedAt(parent) ?? [];
@@ -108,7 +111,15 @@ function unknownKey(source: ConfigSource, parent: KeyPath, key: string): ConfigE
   let hint = "(remove it)";
   if (suggestion !== undefined) hint = `(did you mean "${suggestion}"?)`;
   else if (allowed.length > 0) hint = `(known keys here: ${allowed.join(", ")})`;
-  return configErrorAt(source, path, `unknown key "${keyPathText(path)}" ${hint}`);
+  // A key can be anything YAML allows, a megabyte included: show its start, not all of it.
+  const name = keyPathText(path);
+  // Redacted before it is cut, so a cut can never leave part of a secret unrecognised.
+  const redacted = redactText(name);
+  const shownName =
+    redacted.length <= KEY_SHOWN
+      ? redacted
+      : `${clipRedacted(redacted, KEY_SHOWN)}… (${name.length} characters)`;
+  return configErrorAt(source, path, `unknown key "${shownName}" ${hint}`);
 }
 
 function wrongType(source: ConfigSource, path: KeyPath): ConfigError {

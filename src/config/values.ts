@@ -4,7 +4,7 @@
  * `lock_timeout` + ` must be a duration such as 60s, 5m or 500ms, got "5x"`.
  */
 
-import { clipRedacted, redactText } from "../redact.js";
+import { clipRedacted, redactText } from "../redact/index.js";
 import type { KindValue, ValueKind } from "./definition.js";
 import { parseDuration } from "./duration.js";
 

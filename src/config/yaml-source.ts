@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { isAbsolute, relative } from "node:path";
 import type { Node } from "yaml";
 import { ConfigError } from "../errors.js";
-import { clipRedacted, redactText } from "../redact.js";
+import { clipRedacted, redactText } from "../redact/index.js";
 
 /** How much of the YAML parser's own message an error quotes. */
 const REASON_MAX = 200;

@@ -11,7 +11,7 @@
  * is to end that session — `pg_terminate_backend(pid)` — which is what `confiture unlock` does.
  */
 import { LockTimeoutError } from "../errors.js";
-import { clipRedacted, redactText } from "../redact.js";
+import { clipRedacted, redactText } from "../redact/index.js";
 import { isLockNotAvailable } from "./pg-errors.js";
 import { withoutPrelude } from "./prelude.js";
 import type { Session } from "./session.js";

@@ -3,7 +3,7 @@
  * to wait. Every connection (the configured database, a restore target, a scratch database,
  * the blue-green copy, an embedded server) is described this way; db/ never sees the config.
  */
-import { displayUrl } from "../redact.js";
+import { displayUrl } from "../redact/index.js";
 
 export interface ConnectionSpec {
   /** A `postgres://` URL. Either this or the discrete parameters below. */

@@ -4,7 +4,7 @@
  */
 import { qualify } from "../db/identifiers.js";
 import { actorHost, type Session } from "../db/session.js";
-import { redactDeep } from "../redact.js";
+import { redactDeep } from "../redact/index.js";
 import { EVENTS_TABLE, eventsDdl, type HistoryTables } from "./tables.js";
 
 /** An audit record of a command that changed the database or its history. */

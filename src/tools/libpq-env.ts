@@ -5,7 +5,7 @@
  * variables the caller's environment already has, exactly as libpq and `pg` both do.
  */
 import { UsageError } from "../errors.js";
-import { redactText } from "../redact.js";
+import { redactText } from "../redact/index.js";
 
 /** Connection parts given one by one instead of as a URL. `params` are URL query parameters. */
 export interface ToolConnectionParts {

@@ -8,7 +8,7 @@ import { type ChildProcess, type StdioOptions, spawn } from "node:child_process"
 import { rm } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { ToolError } from "../errors.js";
-import { redactText } from "../redact.js";
+import { redactText } from "../redact/index.js";
 import { stopChild, trackChild } from "./child-registry.js";
 import { type FindToolOptions, type FoundTool, findTool, type ToolName } from "./find-tool.js";
 import { connectionEnv, refuseSecretsInArgs, type ToolConnection } from "./libpq-env.js";

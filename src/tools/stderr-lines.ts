@@ -4,7 +4,7 @@
  * nor an error can ever see a password the program printed.
  */
 import { StringDecoder } from "node:string_decoder";
-import { redactText } from "../redact.js";
+import { redactText } from "../redact/index.js";
 
 /** How many lines an error keeps. */
 export const STDERR_TAIL_LINES = 20;

@@ -4,7 +4,7 @@
  */
 import { execFile } from "node:child_process";
 import { ToolError } from "../errors.js";
-import { redactText } from "../redact.js";
+import { redactText } from "../redact/index.js";
 
 /** A program's version as `--version` reports it. */
 export interface ToolVersion {

@@ -12,7 +12,7 @@ import {
   requireDatabaseUrl,
 } from "../../src/config/index.js";
 import { ConfigError } from "../../src/errors.js";
-import { redactText, redactUrl } from "../../src/redact.js";
+import { redactText, redactUrl } from "../../src/redact/index.js";
 
 /** A password that must never show up in any message or output. */
 const SENTINEL = "S3ntinel_pw_91";
@@ -568,5 +568,17 @@ describe("redaction", () => {
       verify: { smoke: ["./smoke.sh postgres://app:***@db/prod"] },
       overrides_in_effect: ["CONFITURE_SCHEMA"],
     });
+  });
+});
+
+describe("huge values in errors", () => {
+  it("an 80,000-character unknown key is shown by its start, redacted first, and the error is quick", async () => {
+    const key = `postgres://u:${"s".repeat(300)}@host/${"k".repeat(80_000)}`;
+    const started = performance.now();
+    const error = await loadError(await project(`? "${key}"\n: 1\n`));
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(error.message).toContain(`(${key.length} characters)`);
+    expect(error.message.length).toBeLessThan(600);
+    expect(error.message).not.toContain("sss");
   });
 });

@@ -3,7 +3,8 @@ import { Output } from "../../src/cli/output.js";
 import { checkIdentifier } from "../../src/config/values.js";
 import { describeHolder, type LockHolder } from "../../src/db/advisory-lock.js";
 import { redactDeep, redactSecrets } from "../../src/errors.js";
-import { clipRedacted, displayUrl, isJsWhitespace, redactUrl } from "../../src/redact.js";
+import { isJsWhitespace } from "../../src/redact/chars.js";
+import { clipRedacted, displayUrl, redactUrl } from "../../src/redact/index.js";
 
 describe("redactSecrets", () => {
   it.each([
