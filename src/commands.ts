@@ -16,6 +16,7 @@ export const COMMANDS = {
   lockStatus: "lock status",
   unlock: "unlock",
   configShow: "config show",
+  events: "events",
 } as const;
 
 export type CommandName = (typeof COMMANDS)[keyof typeof COMMANDS];

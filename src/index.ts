@@ -8,6 +8,14 @@
  * const { applied } = await migrateUp(config);
  */
 
+export {
+  type AuditEvent,
+  DEFAULT_EVENT_LIMIT,
+  type EventsResult,
+  type ListEventsOptions,
+  listEvents,
+  parseSince,
+} from "./audit/events.js";
 export { COMMANDS, type CommandName } from "./commands.js";
 export {
   type ConfitureConfig,
@@ -17,7 +25,7 @@ export {
   loadConfig,
   requireDatabaseUrl,
 } from "./config/index.js";
-export { describeHolder, type LockHolder } from "./db/advisory-lock.js";
+export { describeHolder, holderFields, type LockHolder } from "./db/advisory-lock.js";
 export * from "./errors.js";
 export { type LockStatusResult, lockStatus, type UnlockResult, unlock } from "./locking/lock-ops.js";
 export { checksumOf } from "./migrations/checksum.js";

@@ -15,6 +15,7 @@ import {
 } from "../index.js";
 import { Output } from "./output.js";
 import { COMMAND_SPECS } from "./registry.js";
+import { targetLine } from "./target.js";
 import { addCommands } from "./tree.js";
 
 interface GlobalOptions {
@@ -37,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     format:
       argv.includes("--format=json") || (formatAt >= 0 && argv[formatAt + 1] === "json") ? "json" : "text",
     color: !argv.includes("--no-color"),
-    quiet: argv.includes("--quiet"),
+    quiet: argv.includes("--quiet") || argv.includes("-q"),
     debug: argv.includes("--debug"),
   });
 
@@ -67,9 +68,11 @@ export async function main(argv: string[]): Promise<number> {
     .option("-e, --env <name>", "environment from confiture.yaml (default: $CONFITURE_ENV)")
     .option("--database-url <url>", "database URL (overrides every other source)")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
-    .option("--quiet", "print only errors")
+    .option("-q, --quiet", "print only errors")
     .option("--no-color", "disable colors (NO_COLOR is honoured too)")
     .option("--debug", "print stack traces for errors")
+    // Every subcommand's --help lists these global options too.
+    .configureHelp({ showGlobalOptions: true })
     // No showHelpAfterError: the usage hint is part of the one error line written below.
     .exitOverride()
     .configureOutput({
@@ -91,6 +94,11 @@ export async function main(argv: string[]): Promise<number> {
       cached ??= loadConfig({ configPath: g.config, environment: g.env, databaseUrl: g.databaseUrl });
       return cached;
     };
+    if (spec.changesDatabase?.(input.options)) {
+      // A config problem is reported by the command itself; here it only means "no line".
+      const line = await config().then(targetLine, () => undefined);
+      if (line) out.note(line);
+    }
     exitCode = out.result(spec.name, await spec.run({ out, config, ...input }));
   });
 

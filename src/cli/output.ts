@@ -85,9 +85,24 @@ export class Output {
     return exit;
   }
 
+  /**
+   * A line of the result printed as it happens (stdout, text mode, not --quiet), so it stays on
+   * screen whatever comes later: e.g. each migration applied before a failure. JSON mode keeps
+   * its one document, written by `result`.
+   */
+  line(text: string): void {
+    if (this.opts.format === "text" && !this.opts.quiet)
+      process.stdout.write(`${redactSecrets(oneLine(text))}\n`);
+  }
+
   /** A transient progress note (stderr, TTY only): one line. */
   progress(message: string): void {
     if (this.progressEnabled) process.stderr.write(`${redactSecrets(this.paint.dim(oneLine(message)))}\n`);
+  }
+
+  /** A fact the user should see before the result (stderr, unless --quiet): one line. */
+  note(message: string): void {
+    if (!this.opts.quiet) process.stderr.write(`${redactSecrets(oneLine(message))}\n`);
   }
 
   /** Something the user should know that is not a failure (stderr, unless --quiet): one line. */

@@ -3,6 +3,7 @@
  * tree from this list; adding a command means writing its spec and adding it here.
  */
 import { configShowCommand } from "./commands/config.js";
+import { eventsCommand } from "./commands/events.js";
 import {
   migrateBaselineCommand,
   migrateChecksumCommand,
@@ -28,5 +29,6 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   migrateResolveCommand,
   lockStatusCommand,
   unlockCommand,
+  eventsCommand,
   configShowCommand,
 ];

@@ -7,7 +7,7 @@ import type { CommandName, ConfitureConfig } from "../index.js";
 import type { CommandOutcome, Output } from "./output.js";
 
 /** How an option takes its value: a boolean switch, an optional value, or a mandatory value. */
-export type OptionKind = "flag" | "value" | "required";
+export type OptionKind = "flag" | "negatable" | "value" | "required";
 
 /** One declared option: commander's flags string and help text; `kind` decides its type in `run`. */
 export interface OptionDecl<K extends OptionKind = OptionKind> {
@@ -23,6 +23,14 @@ export interface OptionDecl<K extends OptionKind = OptionKind> {
  */
 export function flag(flags: string, description: string): OptionDecl<"flag"> {
   return { kind: "flag", flags, description };
+}
+
+/**
+ * A switch that is on unless turned off: `--x` (accepted, the default) and `--no-x` (false).
+ * @example negatable("--verify-checksums", "refuse to start when an applied file changed (the default)")
+ */
+export function negatable(flags: string, description: string): OptionDecl<"negatable"> {
+  return { kind: "negatable", flags, description };
 }
 
 /**
@@ -48,7 +56,7 @@ export type OptionDecls = Readonly<Record<string, OptionDecl>>;
 export type ArgDecls = Readonly<Record<string, `<${string}>` | `[${string}]`>>;
 
 // Distributive on purpose: for the erased OptionDecls the value is boolean | string | undefined.
-type ValueOf<K extends OptionKind> = K extends "flag"
+type ValueOf<K extends OptionKind> = K extends "flag" | "negatable"
   ? boolean
   : K extends "required"
     ? string
@@ -80,8 +88,18 @@ export interface CommandSpec<O extends OptionDecls = OptionDecls, A extends ArgD
   name: CommandName;
   /** One line for `--help`. */
   description: string;
+  /**
+   * One or more typical invocations shown at the end of the command's `--help`, one per line,
+   * written as typed at a shell (starting with `confiture`).
+   */
+  example: string;
   arguments?: A;
   options?: O;
+  /**
+   * True when this invocation changes a database or its history (not a dry run): the CLI then
+   * names the target database on stderr before it runs.
+   */
+  changesDatabase?(options: OptionValues<O>): boolean;
   /**
    * Do the work and return what to show; throw typed errors for failures. A method (not a
    * function property) so that specs with different options fit one registry list.

@@ -38,9 +38,16 @@ export function addCommands(program: Command, specs: readonly CommandSpec[], run
     const leaf = parent.command(leafName).description(spec.description);
     for (const arg of Object.values(spec.arguments ?? {})) leaf.argument(arg);
     for (const [key, decl] of Object.entries(spec.options ?? {}))
-      leaf.addOption(option(leaf, key, decl, spec));
+      for (const opt of commanderOptions(leaf, key, decl, spec)) leaf.addOption(opt);
+    leaf.addHelpText("after", `\n${exampleHelp(spec.example)}`);
     leaf.action(() => runSpec(spec, readInput(spec, leaf), leaf));
   }
+}
+
+/** The spec's example(s) under an `Example:` heading, indented like commander's own sections. */
+function exampleHelp(example: string): string {
+  const lines = example.trim().split("\n");
+  return `${lines.length > 1 ? "Examples" : "Example"}:\n${lines.map((l) => `  $ ${l.trim()}`).join("\n")}`;
 }
 
 function group(parent: Command, word: string, spec: CommandSpec): Command {
@@ -53,18 +60,24 @@ function group(parent: Command, word: string, spec: CommandSpec): Command {
 
 // Same as commander's .option()/.requiredOption(), plus the check that the spec's key is the
 // name commander stores the value under: otherwise `run` would silently read undefined.
-function option(leaf: Command, key: string, decl: OptionDecl, spec: CommandSpec): Option {
-  const opt = leaf.createOption(decl.flags, decl.description);
-  if (decl.kind === "required") opt.makeOptionMandatory();
-  if (opt.attributeName() !== key)
-    throw new Error(
-      `${spec.name}: option "${decl.flags}" is stored as "${opt.attributeName()}", not "${key}"`,
-    );
-  if ((decl.kind === "flag") !== opt.isBoolean())
-    throw new Error(
-      `${spec.name}: option "${decl.flags}" is declared as a ${decl.kind} but its flags say otherwise`,
-    );
-  return opt;
+// A negatable switch is the pair `--x` / `--no-x`, both stored under the same key.
+function commanderOptions(leaf: Command, key: string, decl: OptionDecl, spec: CommandSpec): Option[] {
+  const opts = [leaf.createOption(decl.flags, decl.description)];
+  if (decl.kind === "negatable") {
+    opts.push(leaf.createOption(decl.flags.replace(/^--/, "--no-"), `turn off: ${decl.flags}`));
+  }
+  for (const opt of opts) {
+    if (decl.kind === "required") opt.makeOptionMandatory();
+    if (opt.attributeName() !== key)
+      throw new Error(
+        `${spec.name}: option "${opt.flags}" is stored as "${opt.attributeName()}", not "${key}"`,
+      );
+    if ((decl.kind === "flag" || decl.kind === "negatable") !== (opt.isBoolean() || opt.negate))
+      throw new Error(
+        `${spec.name}: option "${decl.flags}" is declared as a ${decl.kind} but its flags say otherwise`,
+      );
+  }
+  return opts;
 }
 
 function readInput(spec: CommandSpec, leaf: Command): CommandInput {
@@ -72,7 +85,14 @@ function readInput(spec: CommandSpec, leaf: Command): CommandInput {
   const options: Record<string, string | boolean | undefined> = {};
   for (const [key, decl] of Object.entries(spec.options ?? {})) {
     const v = raw[key];
-    options[key] = decl.kind === "flag" ? v === true : typeof v === "string" ? v : undefined;
+    options[key] =
+      decl.kind === "flag"
+        ? v === true
+        : decl.kind === "negatable"
+          ? v !== false
+          : typeof v === "string"
+            ? v
+            : undefined;
   }
   const values: unknown[] = leaf.processedArgs;
   const args: Record<string, string | undefined> = {};

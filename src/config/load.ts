@@ -5,7 +5,7 @@
  * the environment, check literal values everywhere, then resolve each setting by precedence,
  * expanding `${VAR}` only in the values that win.
  */
-import { stat } from "node:fs/promises";
+import { lstat, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
 import { type AnySettingDefinition, assignAt, SETTING_LIST } from "./definition.js";
@@ -97,11 +97,24 @@ async function locateSource(configPath: string | undefined, cwd: string): Promis
     return readConfigSource(resolve(cwd, configPath), cwd);
   }
   const fallback = resolve(cwd, DEFAULT_CONFIG_FILE);
-  const found = await stat(fallback).then(
-    (s) => s.isFile(),
-    () => false,
+  // Only a name that is not there at all means "no config file": anything else by that name
+  // (a directory, a dangling link, an unreadable entry) would otherwise be ignored silently.
+  const problem = await stat(fallback).then(
+    (s) => (s.isFile() ? null : s.isDirectory() ? "is a directory" : "is not a regular file"),
+    (error: NodeJS.ErrnoException) =>
+      error.code === "ENOENT"
+        ? lstat(fallback).then(
+            () => "is a symbolic link to a file that does not exist",
+            () => undefined,
+          )
+        : `cannot be read (${error.code ?? error.message})`,
   );
-  return found ? readConfigSource(fallback, cwd) : undefined;
+  if (problem === undefined) return undefined;
+  if (problem === null) return readConfigSource(fallback, cwd);
+  throw new ConfigError(
+    `${fallback} ${problem}, not a config file: remove or rename it, or pass -c FILE to use another config file`,
+    { file: fallback },
+  );
 }
 
 function selectEnvironment(
@@ -168,7 +181,7 @@ function resolveSetting(
 }
 
 /**
- * --database-url > CONFITURE_DATABASE_URL > DATABASE_URL > environments.<env>.database_url >
+ * --database-url > CONFITURE_DATABASE_URL > environments.<env>.database_url > DATABASE_URL >
  * database_url. A file value is expanded only when it wins, and its problems are kept, not thrown.
  */
 function resolveDatabaseUrl(
@@ -178,14 +191,17 @@ function resolveDatabaseUrl(
   yaml: readonly string[],
 ): DatabaseUrlSetting {
   if (flag !== undefined && flag !== "") return { url: flag, source: "--database-url" };
-  for (const variable of ["CONFITURE_DATABASE_URL", "DATABASE_URL"]) {
-    const value = env[variable];
-    if (value !== undefined && value !== "") {
-      if (variable.startsWith("CONFITURE_")) settings.overridesInEffect.push(variable);
-      return { url: value, source: variable };
-    }
+  const explicit = env.CONFITURE_DATABASE_URL;
+  if (explicit !== undefined && explicit !== "") {
+    settings.overridesInEffect.push("CONFITURE_DATABASE_URL");
+    return { url: explicit, source: "CONFITURE_DATABASE_URL" };
   }
+  // An environment the user named is never overridden by an ambient DATABASE_URL; without one,
+  // DATABASE_URL wins over the file's top level (the runbook points it at a restored copy).
   const found = settings.find(yaml);
+  const fromEnvironment = found !== undefined && found.path[0] === "environments";
+  const ambient = env.DATABASE_URL;
+  if (!fromEnvironment && ambient !== undefined && ambient !== "") return { url: ambient, source: "DATABASE_URL" };
   if (found === undefined) return { url: undefined, source: undefined };
   const key = keyPathText(found.path);
   try {

@@ -10,7 +10,7 @@ import { redactText } from "../redact/index.js";
 import { type ExpansionProblem, expandVariables, hasReferences } from "./expand.js";
 import { ENVIRONMENT_ONLY, kindAt, LAYER_SCALARS, LAYER_SECTIONS, overrideVariableFor } from "./keys.js";
 import type { RawFile, RawLayer, RawValue } from "./structure.js";
-import { type Checked, checkerFor } from "./values.js";
+import { type Checked, checkerFor, settingProblem } from "./values.js";
 import { type ConfigSource, configErrorAt, type KeyPath, keyPathText } from "./yaml-source.js";
 
 /** A raw value found in the file, with the full key path it was found at. */
@@ -66,7 +66,8 @@ export class SettingResolver {
   }
 
   /** The effective value of a setting, checked; `fallback` when no source sets it. */
-  setting<T>(path: readonly string[], check: (value: unknown) => Checked<T>, fallback: T): Setting<T> {
+  setting<T>(path: readonly string[], kindCheck: (value: unknown) => Checked<T>, fallback: T): Setting<T> {
+    const check = withSettingChecks(path, kindCheck);
     const variable = overrideVariableFor(path);
     const fromEnv = variable === undefined ? undefined : this.env[variable];
     if (variable !== undefined && fromEnv !== undefined && fromEnv !== "") {
@@ -114,6 +115,19 @@ export class SettingResolver {
   }
 }
 
+/** The kind's check, then the checks of the setting itself (values.ts settingProblem). */
+function withSettingChecks<T>(
+  path: readonly string[],
+  check: (value: unknown) => Checked<T>,
+): (value: unknown) => Checked<T> {
+  return (value) => {
+    const checked = check(value);
+    if (!checked.ok) return checked;
+    const problem = settingProblem(path, checked.value);
+    return problem === undefined ? checked : { ok: false, problem };
+  };
+}
+
 /** The message for a value whose `${VAR}` references cannot be expanded. */
 export function expansionMessage(key: string, problem: ExpansionProblem): string {
   switch (problem.kind) {
@@ -151,7 +165,7 @@ export function checkLiteralValues(source: ConfigSource | undefined, file: RawFi
       if (kind === undefined || kind === "url" || raw === null || raw === undefined) continue;
       const literal = Array.isArray(raw) ? raw.every((item) => !hasReferences(item)) : !isTemplate(raw);
       if (!literal) continue;
-      const checked = checkerFor(kind)(raw);
+      const checked = withSettingChecks(leaf, checkerFor(kind))(raw);
       if (!checked.ok) {
         const path = [...layer.prefix, ...leaf];
         throw configErrorAt(source, path, `${keyPathText(path)} ${checked.problem}`);

@@ -67,29 +67,37 @@ const fileSchema = z
   })
   .nullish();
 
+/** At most this many problems are spelled out; the rest are counted. */
+const PROBLEMS_SHOWN = 20;
+
 /** Check the file's structure; the first problems (by line) become one ConfigError. */
 export function validateStructure(source: ConfigSource): RawFile {
   const result = fileSchema.safeParse(source.data);
   if (!result.success) {
-    const problems: { line: number; error: ConfigError }[] = [];
+    // Lines first (cheap), messages only for the problems shown: a generated file can have
+    // tens of thousands of problems.
+    const problems: { line: number; error: () => ConfigError }[] = [];
     for (const issue of result.error.issues) {
       const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
       if (issue.code === "unrecognized_keys") {
         for (const key of issue.keys) {
-          const error = unknownKey(source, path, key);
-          problems.push({ line: error.line ?? 0, error });
+          problems.push({ line: source.lineOf([...path, key]), error: () => unknownKey(source, path, key) });
         }
       } else {
-        const error = wrongType(source, path);
-        problems.push({ line: error.line ?? 0, error });
+        problems.push({ line: source.lineOf(path), error: () => wrongType(source, path) });
       }
     }
     problems.sort((a, b) => a.line - b.line);
-    const first = problems[0]?.error;
+    const shown = problems.slice(0, PROBLEMS_SHOWN).map((p) => p.error());
+    const first = shown[0];
     if (first !== undefined && problems.length === 1) throw first;
     if (first !== undefined) {
-      // Report every problem at once, one per line, so a file is fixed in one pass.
-      const message = problems.map((p) => p.error.message).join("\n");
+      // Report the problems at once, one per line, so a file is fixed in one pass.
+      const more = problems.length - shown.length;
+      const message = [
+        ...shown.map((error) => error.message),
+        ...(more > 0 ? [`... and ${more} more problems like these; fix them and run the command again`] : []),
+      ].join("\n");
       throw new ConfigError(message, { file: first.file, line: first.line, key: first.key });
     }
   }

@@ -43,7 +43,8 @@ export type SettingValue<K extends ValueKind, D> = K extends "url"
 
 /**
  * The database URL, resolved by SPEC precedence:
- * --database-url > CONFITURE_DATABASE_URL > DATABASE_URL > environments.<env>.database_url > database_url.
+ * --database-url > CONFITURE_DATABASE_URL > environments.<env>.database_url (the environment chosen
+ * with --env / CONFITURE_ENV, when it defines one) > DATABASE_URL > database_url.
  * Resolution is lazy in one respect: a `${VAR}` that is unset inside the winning value is kept
  * as `error` (a ConfigError naming key and line) and only thrown by `requireDatabaseUrl`, so
  * commands that need no database (generate, checksum, config show) still work.

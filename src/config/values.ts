@@ -117,6 +117,33 @@ const CHECKS: { [K in ValueKind]: (value: unknown) => Checked<KindValue[K]> } = 
   commands: checkCommands,
 };
 
+/**
+ * The events table Confiture keeps next to the tracking table, in the same schema (the same
+ * name as history/tables.ts EVENTS_TABLE, which config/ cannot import; a test holds them equal).
+ */
+export const EVENTS_TABLE_NAME = "confiture_events";
+
+/**
+ * Checks that belong to one setting rather than to its kind, by the setting's YAML path inside
+ * a layer (`tracking_table`, `backup.dir`, ...). Each returns a problem phrase or undefined.
+ */
+const SETTING_CHECKS: Readonly<Record<string, (value: unknown) => string | undefined>> = {
+  tracking_table: (value) =>
+    value === EVENTS_TABLE_NAME
+      ? `must not be "${EVENTS_TABLE_NAME}": that is Confiture's events table (the audit log), kept in the same schema; choose another name, e.g. confiture_migrations`
+      : undefined,
+};
+
+/**
+ * What is wrong with `value` for the setting at `yaml` beyond its kind's check (run that
+ * first), or undefined.
+ * @example settingProblem(["tracking_table"], "confiture_events") // 'must not be "confiture_events": ...'
+ */
+export function settingProblem(yaml: readonly string[], value: unknown): string | undefined {
+  const key = yaml.join(".");
+  return Object.hasOwn(SETTING_CHECKS, key) ? SETTING_CHECKS[key]?.(value) : undefined;
+}
+
 /** The check for a kind of value. */
 export function checkerFor<K extends ValueKind>(kind: K): (value: unknown) => Checked<KindValue[K]> {
   return CHECKS[kind];

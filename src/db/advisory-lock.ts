@@ -29,10 +29,18 @@ export interface LockHolder {
   user: string | null;
   host: string | null;
   application: string | null;
-  /** When the holder's session started (the lock is taken right after connecting). */
+  /** When the holder's session started (the lock is taken right after connecting), as PostgreSQL prints it. */
   since: string | null;
+  /** `since` as ISO 8601 UTC, to the second: `2026-11-24T21:40:03Z`. */
+  sinceIso?: string | null;
+  /** Seconds from `since` to the server's now (the server's clock, so client skew does not matter). */
+  sinceSeconds?: number | null;
   state: string | null;
   stateSince: string | null;
+  /** `stateSince` as ISO 8601 UTC, to the second. */
+  stateSinceIso?: string | null;
+  /** Seconds the session has been in `state`. */
+  stateSeconds?: number | null;
   query: string | null;
   granted: boolean;
 }
@@ -56,11 +64,19 @@ export function migrationLockKey(schema: string, trackingTable: string): LockKey
   return { classid: CONFITURE_CLASSID, objid: fnv1a31(label), label };
 }
 
+/** to_char pattern of ISO 8601 UTC to the second (applied to a `timestamptz at time zone 'UTC'`). */
+const ISO_UTC = `'YYYY-MM-DD"T"HH24:MI:SS"Z"'`;
+
 const HOLDERS_SQL = `
 select a.pid, a.usename as user,
        coalesce(a.client_hostname, host(a.client_addr), 'local socket') as host,
-       a.application_name as application, a.backend_start::text as since, a.state,
-       a.state_change::text as state_since, a.query, l.granted
+       a.application_name as application, a.backend_start::text as since,
+       to_char(a.backend_start at time zone 'UTC', ${ISO_UTC}) as "sinceIso",
+       floor(extract(epoch from now() - a.backend_start))::int as "sinceSeconds",
+       a.state, a.state_change::text as state_since,
+       to_char(a.state_change at time zone 'UTC', ${ISO_UTC}) as "stateSinceIso",
+       floor(extract(epoch from now() - a.state_change))::int as "stateSeconds",
+       a.query, l.granted
   from pg_locks l
   join pg_stat_activity a on a.pid = l.pid
  where l.locktype = 'advisory'
@@ -71,8 +87,17 @@ select a.pid, a.usename as user,
 
 /** Every other session holding or waiting for the lock, holder first. */
 export async function lockSessions(session: Session, key: LockKey): Promise<LockHolder[]> {
-  const rows = await session.query<LockHolder>(HOLDERS_SQL, [key.classid, key.objid]);
-  return rows.map((r) => ({ ...r, pid: Number(r.pid), query: withoutPrelude(r.query) }));
+  // `state_since` is what JSON documents have always carried; `stateSince` is the declared field.
+  const rows = await session.query<LockHolder & { state_since: string | null }>(HOLDERS_SQL, [
+    key.classid,
+    key.objid,
+  ]);
+  return rows.map((r) => ({
+    ...r,
+    pid: Number(r.pid),
+    stateSince: r.state_since,
+    query: withoutPrelude(r.query),
+  }));
 }
 
 /** The session holding the lock now, or undefined. */
@@ -80,19 +105,41 @@ export async function lockHolder(session: Session, key: LockKey): Promise<LockHo
   return (await lockSessions(session, key)).find((h) => h.granted);
 }
 
-/** How much of the holder's query `describeHolder` shows. */
+/** How much of the holder's query `describeHolder` and `holderFields` show. */
 const QUERY_SHOWN = 120;
+/** A cut moves back to the last space when one is this close to the limit; else it cuts mid-word. */
+const WORD_SLACK = 30;
 
 /**
  * The holder's query as one short line: whitespace runs become one space, the whole query is
  * redacted BEFORE it is shortened (a cut could remove the closing quote of a password literal,
  * and an unterminated literal is not where a reader expects a secret), other control
- * characters are escaped, and a cut query ends with `…`.
+ * characters are escaped, and a cut query ends at a word boundary (when there is one near the
+ * limit) with `…`. Cutting at a space never splits a `'***'` marker, which holds none.
  */
 function shownQuery(query: string): string {
-  const redacted = escapeControls(redactText(query.replace(/\s+/g, " ")));
+  const redacted = escapeControls(redactText(query.replace(/\s+/g, " ").trim()));
   const clipped = clipRedacted(redacted, QUERY_SHOWN);
-  return clipped.length < redacted.length ? `${clipped}…` : clipped;
+  if (clipped.length >= redacted.length) return clipped;
+  const space = redacted[clipped.length] === " " ? clipped.length : clipped.lastIndexOf(" ");
+  const end = space >= clipped.length - WORD_SLACK && space > 0 ? space : clipped.length;
+  return `${clipped.slice(0, end).trimEnd()}…`;
+}
+
+/** `192` -> `3m12s`: the largest two units, as a person reads an age. */
+function formatAge(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600)}h`;
+}
+
+/** `2026-11-24T21:40:03Z (3m12s ago)`, falling back to PostgreSQL's text when the ISO form is absent. */
+function shownTime(iso: string | null | undefined, raw: string | null, seconds: number | null | undefined) {
+  const at = iso ?? raw;
+  if (!at) return "?";
+  return seconds === null || seconds === undefined ? at : `${at} (${formatAge(seconds)} ago)`;
 }
 
 /** Control characters (C0, DEL, C1) as `\xNN`, so a query cannot write to the terminal. */
@@ -109,13 +156,45 @@ function escapeControls(text: string): string {
   return copied === 0 ? text : out + text.slice(copied);
 }
 
-/** One line naming the holder: pid, user, host, application, since, query (redacted, then shortened). */
+/**
+ * One line naming the holder: pid, user, host, application, since (ISO 8601 UTC and age),
+ * state, query (redacted, then shortened). Used in error messages, which stay one line.
+ */
 export function describeHolder(h: LockHolder): string {
   const query = h.query ? shownQuery(h.query) : "";
   return (
-    `pid ${h.pid}, user ${h.user ?? "?"}, host ${h.host ?? "?"}, application "${h.application ?? ""}", ` +
-    `since ${h.since ?? "?"}, state ${h.state ?? "?"}${query ? `, query: ${query}` : ""}`
+    `pid ${h.pid}, user ${shown(h.user)}, host ${shown(h.host)}, application "${escapeControls(h.application ?? "")}", ` +
+    `since ${shownTime(h.sinceIso, h.since, h.sinceSeconds)}, state ${shown(h.state)}${query ? `, query: ${query}` : ""}`
   );
+}
+
+/**
+ * The holder as labelled values, for a block of aligned lines (`confiture lock status`):
+ * pid, user, host, application, since (ISO 8601 UTC and age), state (and for how long),
+ * query (redacted first, then shortened at a word boundary with `…`). Every value is one
+ * line with control characters escaped.
+ * @example holderFields(h) // [["pid", "4242"], ["user", "app"], ..., ["since", "2026-11-24T21:40:03Z (3m12s ago)"], ...]
+ */
+export function holderFields(h: LockHolder): Array<[label: string, value: string]> {
+  const fields: Array<[string, string]> = [
+    ["pid", String(h.pid)],
+    ["user", shown(h.user)],
+    ["host", shown(h.host)],
+    ["application", escapeControls(h.application ?? "")],
+    ["since", shownTime(h.sinceIso, h.since, h.sinceSeconds)],
+    [
+      "state",
+      h.stateSeconds === null || h.stateSeconds === undefined || h.state === null
+        ? shown(h.state)
+        : `${escapeControls(h.state)} (for ${formatAge(h.stateSeconds)})`,
+    ],
+  ];
+  if (h.query) fields.push(["query", shownQuery(h.query)]);
+  return fields;
+}
+
+function shown(value: string | null): string {
+  return value === null ? "?" : escapeControls(value);
 }
 
 /**

@@ -29,6 +29,11 @@ export interface ConnectionSpec {
    * `<schema>, public`, so unqualified names land there and extensions in public stay reachable.
    */
   schema?: string | undefined;
+  /**
+   * Where the URL came from, for messages that tell the user what to fix: `--database-url`,
+   * `DATABASE_URL`, `database_url in confiture.yaml`, ... Unset: messages say "the URL".
+   */
+  source?: string | undefined;
 }
 
 /**

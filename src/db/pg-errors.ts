@@ -22,14 +22,32 @@ interface PgLikeError {
   port?: number;
 }
 
-/** SQLSTATEs that mean "you cannot use this server / database as configured". */
-const CONNECTION_SQLSTATES: Record<string, string> = {
-  "28P01": "password authentication failed",
-  "28000": "the server rejected the login",
-  "3D000": "the database does not exist",
-  "57P03": "the server is starting up or shutting down",
-  "53300": "the server has too many connections",
+/**
+ * SQLSTATEs that mean "you cannot use this server / database as configured": what to call the
+ * failure, unless the server's own message already says it (it does in English; a server with
+ * another lc_messages may not).
+ */
+const CONNECTION_SQLSTATES: Record<string, { label: string; said: RegExp }> = {
+  "28P01": { label: "password authentication failed", said: /password authentication failed/i },
+  "28000": { label: "the server rejected the login", said: /rejected|rejects/i },
+  "3D000": { label: "the database does not exist", said: /does not exist/i },
+  "57P03": { label: "the server is starting up or shutting down", said: /starting up|shutting down/i },
+  "53300": { label: "the server has too many connections", said: /too many/i },
 };
+
+/** Where the password came from (or that none was found), so a hint can say what to fix. */
+export type PasswordOrigin =
+  | { from: "url" }
+  | { from: "parameters" }
+  | { from: "PGPASSWORD" }
+  | { from: "file"; file: string; line: number };
+
+/** What a connection failure's hint may name: where the URL came from and where its password did. */
+export interface CredentialContext {
+  /** Where the URL came from (`--database-url`, `DATABASE_URL`, `database_url in confiture.yaml`). */
+  source?: string | undefined;
+  password?: PasswordOrigin | undefined;
+}
 
 /** The server fields of a pg DatabaseError, or undefined for other errors. */
 export function serverFields(err: unknown): ServerErrorFields | undefined {
@@ -50,37 +68,92 @@ export function serverFields(err: unknown): ServerErrorFields | undefined {
   };
 }
 
-/** Map an error from connecting to a ConnectionError whose message says what to check. */
-export function connectionErrorFrom(err: unknown, redactedUrl: string): ConnectionError {
+/**
+ * Map an error from connecting to a ConnectionError whose message says what to check. A
+ * ConnectionError (such as `passwordRequiredError`) passes through unchanged.
+ */
+export function connectionErrorFrom(
+  err: unknown,
+  redactedUrl: string,
+  context: CredentialContext = {},
+): ConnectionError {
+  if (err instanceof ConnectionError) return err;
   const e = (err ?? {}) as PgLikeError;
   const raw = redactSecrets(String(e.message ?? err));
   const code = e.code ?? "";
+  const theUrl = urlFrom(context);
   let what: string;
   let next: string;
-  if (code in CONNECTION_SQLSTATES) {
-    what = `${CONNECTION_SQLSTATES[code]}: ${raw} (${code})`;
+  const known = CONNECTION_SQLSTATES[code];
+  if (known !== undefined) {
+    what = `${known.said.test(raw) ? raw : `${known.label}: ${raw}`} (${code})`;
     next =
       code === "3D000"
-        ? "create it or fix the database name in the URL"
+        ? `create it or fix the database name in ${theUrl}`
         : code === "28P01" || code === "28000"
-          ? "check the user and password (DATABASE_URL or database_url in confiture.yaml)"
+          ? credentialsHint(context)
           : "try again in a moment";
   } else if (code === "ECONNREFUSED") {
     what = "connection refused";
     next = "is PostgreSQL running and listening on that host and port?";
   } else if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
     what = `unknown host ${e.hostname ?? ""}`.trim();
-    next = "check the host name in the URL";
+    next = `check the host name in ${theUrl}`;
   } else if (code === "ETIMEDOUT" || /timeout/i.test(raw)) {
     what = "connection timed out";
     next = "check the host, port and any firewall between here and the server";
   } else {
     what = raw;
-    next = "check the database URL";
+    next = `check ${theUrl}`;
   }
   return new ConnectionError(`cannot connect to ${redactedUrl}: ${what}; ${next}`, "CONNECTION_FAILED", {
     details: { sqlstate: /^[0-9A-Z]{5}$/.test(code) ? code : undefined, cause: code || undefined },
   });
+}
+
+/**
+ * The server asked for a password and none was given (not in the URL, not in PGPASSWORD, not in
+ * the password file): say so, and the three ways to give one.
+ */
+export function passwordRequiredError(
+  redactedUrl: string,
+  user: string,
+  context: CredentialContext,
+  passFile: { file: string; label: string; none?: string | undefined },
+): ConnectionError {
+  const file =
+    passFile.none === undefined || passFile.none === "absent"
+      ? " (chmod 600)"
+      : passFile.none === "no matching line"
+        ? " (it has none for this server, database and user)"
+        : `; ${passFile.file} is ${passFile.none}`;
+  return new ConnectionError(
+    `cannot connect to ${redactedUrl}: the server requires a password for user "${user}" and no password was given; ` +
+      `put it in ${urlFrom(context)} (${user}:PASSWORD@host), set PGPASSWORD, ` +
+      `or add a line host:port:database:user:password to ${passFile.label}${file}`,
+    "CONNECTION_FAILED",
+    { details: { sqlstate: undefined, cause: "NO_PASSWORD" } },
+  );
+}
+
+/** `the URL from DATABASE_URL`, or `the URL` when its source is unknown. */
+function urlFrom(context: CredentialContext): string {
+  return context.source === undefined ? "the URL" : `the URL from ${context.source}`;
+}
+
+/** What to check after the server refused the login, by where the password came from. */
+function credentialsHint(context: CredentialContext): string {
+  const origin = context.password;
+  switch (origin?.from) {
+    case "PGPASSWORD":
+      return `the password came from PGPASSWORD (${urlFrom(context)} has none): check it and the user name`;
+    case "file":
+      return `the password came from line ${origin.line} of ${origin.file}: check it and the user name in ${urlFrom(context)}`;
+    case "parameters":
+      return "check the user and password";
+    default:
+      return `check the user and password in ${urlFrom(context)}`;
+  }
 }
 
 /** True when the error is a server-side lock timeout (SQLSTATE 55P03). */

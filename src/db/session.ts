@@ -9,7 +9,15 @@ import { ConnectionLostError } from "../errors.js";
 import { BatchQuery } from "./batch-query.js";
 import { type ConnectionSpec, describeTarget } from "./connection-spec.js";
 import { quoteIdent } from "./identifiers.js";
-import { connectionErrorFrom, isConnectionLost, lostReason, toSqlError } from "./pg-errors.js";
+import { lookupPassFile, type PassFileKey } from "./pass-file.js";
+import {
+  type CredentialContext,
+  connectionErrorFrom,
+  isConnectionLost,
+  lostReason,
+  passwordRequiredError,
+  toSqlError,
+} from "./pg-errors.js";
 
 /** An open connection. `query` throws SqlError for server errors. */
 export interface Session {
@@ -81,6 +89,7 @@ export async function openSession(spec: ConnectionSpec): Promise<Session> {
     keepAliveInitialDelayMillis: 10_000,
   });
   const target = describeTarget(spec);
+  const credentials = readPasswordFileWhenAsked(client, spec, target);
   let closed = false;
   // A dead connection emits 'error' outside of any query; without a listener Node would crash.
   client.on("error", () => {
@@ -93,7 +102,7 @@ export async function openSession(spec: ConnectionSpec): Promise<Session> {
     await client.connect();
   } catch (err) {
     await client.end().catch(() => {});
-    throw connectionErrorFrom(err, describeTarget(spec));
+    throw connectionErrorFrom(err, target, credentials);
   }
   let info: { pid: number; db: string; usr: string; ver: string; num: string; rec: boolean; ro: string };
   // The connection is up: from here a silence or a drop is a lost connection, not a failed connect.
@@ -142,7 +151,7 @@ export async function openSession(spec: ConnectionSpec): Promise<Session> {
   } catch (err) {
     await client.end().catch(() => {});
     if (err instanceof ConnectionLostError) throw err;
-    throw isConnectionLost(err) ? lost(err) : connectionErrorFrom(err, target);
+    throw isConnectionLost(err) ? lost(err) : connectionErrorFrom(err, target, credentials);
   }
   if (spec.schema !== undefined && spec.schema !== "public") {
     try {
@@ -225,6 +234,53 @@ export async function openSession(spec: ConnectionSpec): Promise<Session> {
       await client.end().catch(() => {});
     },
   };
+}
+
+/**
+ * When neither the spec, the URL nor PGPASSWORD gave a password, read libpq's password file, and
+ * only once the server asks for one (pg calls a password function exactly then). pg would read
+ * the file itself, but prints a DeprecationWarning to stderr when it does (pg 8.x), and fails
+ * with "SASL: ... client password must be a string" when the file has nothing: here that is a
+ * ConnectionError saying a password is required and how to give one. Returns what connection
+ * hints may name; its `password` is filled in when the file supplies the password.
+ */
+function readPasswordFileWhenAsked(
+  client: pg.Client,
+  spec: ConnectionSpec,
+  target: string,
+): CredentialContext {
+  const context: CredentialContext = { source: spec.source };
+  // pg resolved the password from the spec, the URL and PGPASSWORD when the client was made.
+  const resolved = (client as unknown as { password: unknown }).password;
+  if (typeof resolved === "string" && resolved !== "") {
+    context.password =
+      spec.password !== undefined && spec.password !== ""
+        ? { from: "parameters" }
+        : resolved === process.env.PGPASSWORD && !urlHasPassword(spec.connectionString)
+          ? { from: "PGPASSWORD" }
+          : { from: spec.connectionString === undefined ? "parameters" : "url" };
+    return context;
+  }
+  (client as unknown as { password: (key: PassFileKey) => Promise<string> }).password = async (key) => {
+    const found = await lookupPassFile(key);
+    if (found.password !== undefined && found.line !== undefined) {
+      context.password = { from: "file", file: found.file, line: found.line };
+      return found.password;
+    }
+    throw passwordRequiredError(target, key.user ?? "", context, found);
+  };
+  return context;
+}
+
+/** True when a connection URL carries a password of its own (unparsable: assume it does). */
+function urlHasPassword(url: string | undefined): boolean {
+  if (url === undefined) return false;
+  try {
+    const u = new URL(url);
+    return u.password !== "" || u.searchParams.has("password");
+  } catch {
+    return true;
+  }
 }
 
 function formatMs(ms: number): string {

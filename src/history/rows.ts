@@ -81,8 +81,15 @@ const UPSERT_TAIL = `on conflict (version) do update set name = excluded.name, c
        applied_at = excluded.applied_at, execution_ms = excluded.execution_ms,
        applied_by = excluded.applied_by, status = excluded.status, error = excluded.error`;
 
+/**
+ * The longest id or name written inline. The same number as migrations/files.ts
+ * MAX_MIGRATION_ID_LENGTH (which every migration file and `migrate generate` are held to, so
+ * this assertion never fires on a valid file); a unit test holds the two equal.
+ */
+export const MAX_INLINE_ID_LENGTH = 200;
+
 /** Characters a migration id or name may have (the file-name pattern) and a SHA-256 hex. */
-const SAFE_ID = /^[A-Za-z0-9_-]{1,200}$/;
+const SAFE_ID = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_INLINE_ID_LENGTH}}$`);
 const SAFE_CHECKSUM = /^[0-9a-f]{64}$/;
 
 /** A migration applied (or rolled back) in the same message as its statements. */

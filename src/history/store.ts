@@ -3,7 +3,7 @@
  * table or the events table goes through a HistoryStore; nothing outside src/history writes them.
  */
 import type { Session } from "../db/session.js";
-import { type EventRecord, recordEvent } from "./events.js";
+import { type AuditEvent, type EventQuery, type EventRecord, readEvents, recordEvent } from "./events.js";
 import {
   type AppliedRow,
   deleteHistoryRow,
@@ -45,6 +45,8 @@ export interface HistoryStore {
   inline(change: InlineChange): string;
   /** Append an audit event. Never throws; returns whether it was written. */
   recordEvent(event: EventRecord): Promise<boolean>;
+  /** Audit events, newest first; null when the events table does not exist. Reads only. */
+  readEvents(query: EventQuery): Promise<AuditEvent[] | null>;
 }
 
 /**
@@ -64,5 +66,6 @@ export function historyStore(session: Session, tables: HistoryTables): HistorySt
     remove: (version) => deleteHistoryRow(session, tables, version),
     inline: (change) => inlineHistoryStatement(tables, change),
     recordEvent: (event) => recordEvent(session, tables, event),
+    readEvents: (query) => readEvents(session, tables, query),
   };
 }

@@ -91,31 +91,36 @@ export async function ensureHistoryTables(session: Session, t: HistoryTables): P
 
 /**
  * `init --force`: move the tracking table aside as `<table>_backup` (or
- * `<table>_backup_<UTC timestamp>` when that name is taken) and create a fresh one, in one
- * transaction. History is never dropped. Call only while holding the migration lock.
+ * `<table>_backup_<UTC timestamp>`, then `..._<n>`, when that name is taken) and create a fresh
+ * one, in one transaction. History is never dropped. Every name fits PostgreSQL's 63 bytes: a
+ * long table name is cut to make room for the suffix, which is always kept whole, so the names
+ * stay distinct. Call only while holding the migration lock.
  */
 export async function recreateTrackingTable(
   session: Session,
   t: HistoryTables,
+  now: Date = new Date(),
 ): Promise<{ backupTable: string; rowsKept: number }> {
-  const backupTable = await backupName(session, t.schema, t.trackingTable);
   const rows = await session.query<{ n: string }>(
     `select count(*)::text as n from ${qualify(t.schema, t.trackingTable)}`,
   );
+  let backupTable = "";
   await withTransaction(session, async () => {
     // The primary key's index keeps its name across a rename; rename it too so the new
     // table can have a `<table>_pkey` of its own.
     const cons = await session.query<{ conname: string }>(
-      `select conname from pg_constraint where conrelid = $1::regclass and contype in ('p', 'u', 'x')`,
+      `select conname from pg_constraint where conrelid = $1::regclass and contype in ('p', 'u', 'x')
+        order by contype = 'p' desc, conname`,
       [qualify(t.schema, t.trackingTable)],
     );
+    const names = await backupNames(session, t, cons.length, now);
+    backupTable = names.table;
     await session.query(
       `alter table ${qualify(t.schema, t.trackingTable)} rename to ${quoteIdent(backupTable)}`,
     );
     for (const [i, c] of cons.entries()) {
-      const suffix = cons.length === 1 ? "pkey" : `key${i + 1}`;
       await session.query(
-        `alter table ${qualify(t.schema, backupTable)} rename constraint ${quoteIdent(c.conname)} to ${quoteIdent(`${backupTable}_${suffix}`.slice(0, 63))}`,
+        `alter table ${qualify(t.schema, backupTable)} rename constraint ${quoteIdent(c.conname)} to ${quoteIdent(names.constraints[i]!)}`,
       );
     }
     await session.query(trackingDdl(t.schema, t.trackingTable));
@@ -124,11 +129,63 @@ export async function recreateTrackingTable(
   return { backupTable, rowsKept: Number(rows[0]?.n ?? 0) };
 }
 
-async function backupName(session: Session, schema: string, table: string): Promise<string> {
-  const plain = `${table}_backup`;
-  if (!(await relationExists(session, schema, plain))) return plain;
-  const stamp = new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14);
-  let name = `${table}_backup_${stamp}`;
-  for (let n = 2; await relationExists(session, schema, name); n++) name = `${table}_backup_${stamp}_${n}`;
-  return name;
+/** PostgreSQL cuts longer identifiers (NAMEDATALEN - 1 bytes), which would make names collide. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/** How many `_<n>` suffixes are tried within one second before giving up. */
+const MAX_NUMBERED_BACKUPS = 100;
+
+/**
+ * `base` + `suffix` within MAX_IDENTIFIER_BYTES: `base` is cut at a character boundary, the
+ * suffix is kept whole.
+ * @example fitIdentifier("a".repeat(60), "_backup") // "a".repeat(56) + "_backup"
+ */
+export function fitIdentifier(base: string, suffix: string): string {
+  const room = MAX_IDENTIFIER_BYTES - Buffer.byteLength(suffix, "utf8");
+  if (Buffer.byteLength(base, "utf8") <= room) return base + suffix;
+  let cut = "";
+  let bytes = 0;
+  for (const ch of base) {
+    const size = Buffer.byteLength(ch, "utf8");
+    if (bytes + size > room) break;
+    cut += ch;
+    bytes += size;
+  }
+  return cut + suffix;
+}
+
+/**
+ * The names `init --force` gives the old table and its `constraintCount` index-backed
+ * constraints (`<backup>_pkey`, or `_key1`, `_key2`, ...): the first candidate none of whose
+ * names is taken by a relation in the schema (indexes included), checked in one query.
+ * Candidates: `<table>_backup`, `<table>_backup_<stamp>`, `<table>_backup_<stamp>_<n>`.
+ */
+export async function backupNames(
+  session: Session,
+  t: HistoryTables,
+  constraintCount: number,
+  now: Date = new Date(),
+): Promise<{ table: string; constraints: string[] }> {
+  const stamp = now.toISOString().replace(/[-:T]/g, "").slice(0, 14);
+  const suffixes = ["_backup", `_backup_${stamp}`];
+  for (let n = 2; n <= MAX_NUMBERED_BACKUPS; n++) suffixes.push(`_backup_${stamp}_${n}`);
+  const candidates = suffixes.map((suffix) => ({
+    table: fitIdentifier(t.trackingTable, suffix),
+    constraints: Array.from({ length: constraintCount }, (_, i) =>
+      fitIdentifier(t.trackingTable, `${suffix}_${constraintCount === 1 ? "pkey" : `key${i + 1}`}`),
+    ),
+  }));
+  const taken = await session.query<{ relname: string }>(
+    `select relname from pg_class
+      where relnamespace = (select oid from pg_namespace where nspname = $1) and relname = any($2::text[])`,
+    [t.schema, candidates.flatMap((c) => [c.table, ...c.constraints])],
+  );
+  const used = new Set(taken.map((r) => r.relname));
+  const free = candidates.find((c) => !used.has(c.table) && c.constraints.every((name) => !used.has(name)));
+  if (free === undefined) {
+    throw new Error(
+      `no free name for a backup of ${qualify(t.schema, t.trackingTable)}: ${candidates.at(-1)?.table} and every name before it exist; drop or rename old backups and run the command again`,
+    );
+  }
+  return free;
 }

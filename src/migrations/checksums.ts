@@ -29,7 +29,7 @@ export async function migrationChecksum(
     const m = /^(\d+_[A-Za-z0-9][A-Za-z0-9_-]*)\.up\.sql$/.exec(path.basename(asPath));
     return { id: m ? m[1]! : null, file: asPath, checksum: checksumOf(await readSqlFile(asPath)) };
   }
-  const files = await readMigrations(config.migrationsDir);
+  const files = await readMigrations(config.migrationsDir, config);
   const f = findMigration(files, ref);
   return { id: f.id, file: f.upPath, checksum: f.checksum };
 }
@@ -49,7 +49,7 @@ const PROBLEM_TEXT: Record<ChecksumProblem["kind"], string> = {
 
 /** Compare every recorded checksum with its file. Read-only. */
 export async function verifyChecksums(config: ConfitureConfig): Promise<VerifyChecksumsResult> {
-  const files = await readMigrations(config.migrationsDir);
+  const files = await readMigrations(config.migrationsDir, config);
   const history = await inspect(runContext(config, COMMANDS.migrateVerifyChecksums), (db) =>
     db.history.read(),
   );
@@ -76,7 +76,7 @@ export async function repairChecksum(
   config: ConfitureConfig,
   ref: string,
 ): Promise<{ id: string; previous: string | null; checksum: string }> {
-  const files = await readMigrations(config.migrationsDir);
+  const files = await readMigrations(config.migrationsDir, config);
   const f = findMigration(files, ref);
   let previous: string | null = null;
   await executeChange({

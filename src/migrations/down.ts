@@ -10,7 +10,8 @@ import { runContext } from "../ops/context.js";
 import { executeChange } from "../ops/execute.js";
 import { readMigrations, readSqlFile } from "./files.js";
 import { newestFirst, requireSettled } from "./history-checks.js";
-import { prepareScript } from "./preflight.js";
+import { type PreparedScript, prepareScript } from "./preflight.js";
+import { describeImpact, type RollbackImpact, rollbackImpact, rowsAtRisk } from "./rollback-impact.js";
 import type { RunnerEvent } from "./runner.js";
 import { migrationStep } from "./step.js";
 
@@ -27,12 +28,19 @@ export interface DownOptions {
    * environment refuses. Resolve true to go ahead.
    */
   confirm?: ((question: string) => Promise<boolean>) | undefined;
-  onEvent?: ((e: RunnerEvent | { type: "rolling-back"; id: string }) => void) | undefined;
+  onEvent?:
+    | ((e: RunnerEvent | { type: "rolling-back"; id: string } | { type: "warning"; message: string }) => void)
+    | undefined;
 }
 
 export interface DownResult {
   dryRun: boolean;
   rolledBack: Array<{ id: string; durationMs: number }>;
+  /**
+   * With `target`: the applied migration it named (an id, or a bare version resolved to its id),
+   * which stays applied; null with `steps`. When `rolledBack` is empty, it is the newest applied.
+   */
+  target: string | null;
 }
 
 /**
@@ -50,20 +58,28 @@ export async function migrateDown(config: ConfitureConfig, opts: DownOptions): P
   if (opts.steps !== undefined && (!Number.isInteger(opts.steps) || opts.steps < 1)) {
     throw new UsageError(`--steps must be a whole number of at least 1 (got ${opts.steps})`);
   }
-  const files = await readMigrations(config.migrationsDir);
+  const files = await readMigrations(config.migrationsDir, config);
   const byId = new Map(files.map((f) => [f.id, f]));
   const dryRun = opts.dryRun === true;
   const context = runContext(config, dryRun ? `${COMMANDS.migrateDown} --dry-run` : COMMANDS.migrateDown);
+  const summary: ChooseSummary = { target: null };
+  let impact: RollbackImpact[] = [];
   const done = await executeChange({
     context,
     dryRun,
     // A dry run changes nothing, so it needs no confirmation even on a protected environment.
-    consent: { action: "rolling back", force: opts.force, confirm: opts.confirm },
+    consent: {
+      action: "rolling back",
+      force: opts.force,
+      confirm: opts.confirm,
+      describe: () => describeImpact(impact),
+    },
     async prepare({ session, history }) {
       const rows = await history.read();
       requireSettled(rows, "down");
       const steps = [];
-      for (const row of choose(newestFirst(rows), opts)) {
+      const scripts: PreparedScript[] = [];
+      for (const row of choose(newestFirst(rows), opts, summary)) {
         const file = byId.get(row.version);
         if (!file?.downPath) {
           throw new OperationFailedError(
@@ -76,7 +92,15 @@ export async function migrateDown(config: ConfitureConfig, opts: DownOptions): P
         }
         const sql = await readSqlFile(file.downPath);
         const script = await prepareScript(file.id, file.downPath, "down", sql, session.serverVersionNum);
+        scripts.push(script);
         steps.push(migrationStep(script, file, file.checksum, context.statementLockTimeoutMs, opts));
+      }
+      // What the rollback destroys is said before it runs: in the protected-environment
+      // question, or as a warning anywhere else when rows would be lost.
+      impact = await rollbackImpact(session, scripts);
+      const risk = rowsAtRisk(impact);
+      if (risk && !dryRun && !(context.protected && !opts.force)) {
+        opts.onEvent?.({ type: "warning", message: `rolling back deletes data: ${risk}` });
       }
       return steps;
     },
@@ -84,14 +108,29 @@ export async function migrateDown(config: ConfitureConfig, opts: DownOptions): P
       new UsageError("--dry-run cannot run a no-transaction down file: its statements cannot be rolled back"),
     onStep: (step) => opts.onEvent?.({ type: "rolling-back", id: step.id }),
     audit: {
-      success: (ran) => ({ rolledBack: ran.map((r) => r.id), forced: opts.force === true }),
+      success: (ran) =>
+        ran.length > 0 ? { rolledBack: ran.map((r) => r.id), forced: opts.force === true } : undefined,
       failure: (ran) => ({ rolledBack: ran.map((r) => r.id) }),
     },
   });
-  return { dryRun, rolledBack: done.map((d) => ({ id: d.id, durationMs: d.result.durationMs })) };
+  return {
+    dryRun,
+    rolledBack: done.map((d) => ({ id: d.id, durationMs: d.result.durationMs })),
+    target: summary.target,
+  };
 }
 
-function choose(newest: AppliedRow[], opts: DownOptions): AppliedRow[] {
+/** What `choose` found, for the result: the applied migration `--target` named. */
+interface ChooseSummary {
+  target: string | null;
+}
+
+/**
+ * The applied rows to roll back, newest first: the newest `steps`, or every row newer than
+ * `target`. A target is an id or a bare version, exactly as for `up --target` (`1` is the
+ * migration whose numeric version is 1, e.g. `001_a`), and must be applied.
+ */
+function choose(newest: AppliedRow[], opts: DownOptions, summary: ChooseSummary): AppliedRow[] {
   if (opts.steps !== undefined) {
     if (opts.steps > newest.length) {
       throw new UsageError(
@@ -101,14 +140,20 @@ function choose(newest: AppliedRow[], opts: DownOptions): AppliedRow[] {
     return newest.slice(0, opts.steps);
   }
   const ref = opts.target!;
-  const idx = newest.findIndex(
-    (r) => r.version === ref || (/^\d+$/.test(ref) && /^(\d+)/.exec(r.version)?.[1] === ref),
-  );
+  let idx = newest.findIndex((r) => r.version === ref);
+  if (idx < 0 && /^\d+$/.test(ref)) {
+    const version = BigInt(ref);
+    idx = newest.findIndex((r) => {
+      const digits = /^(\d+)(?:_|$)/.exec(r.version)?.[1];
+      return digits !== undefined && BigInt(digits) === version;
+    });
+  }
   if (idx < 0) {
     throw new UsageError(
       `target "${ref}" is not an applied migration; run "confiture migrate status" to see which are applied`,
       "MIGRATION_NOT_FOUND",
     );
   }
+  summary.target = newest[idx]!.version;
   return newest.slice(0, idx);
 }

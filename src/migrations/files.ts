@@ -7,7 +7,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { hash } from "node:crypto";
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, type Dirent, openSync, readFileSync, readlinkSync, readSync, statSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { MigrationFileError } from "../errors.js";
@@ -29,11 +29,139 @@ export interface MigrationFile {
   readonly upSql: string;
 }
 
-const FILE_RE = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_-]*)\.(up|down)\.sql$/;
+/**
+ * The longest migration id (`<version>_<name>`, the file name without `.up.sql`). The tracking
+ * table's writer (history/rows.ts) accepts ids of at most this length too; a test holds the two
+ * equal. Ids longer than this are refused when a file is read and by `migrate generate`.
+ */
+export const MAX_MIGRATION_ID_LENGTH = 200;
+
+/** A migration id: digits, `_`, then a name of letters, digits, `_` and `-`. */
+const ID_PATTERN = "(\\d+)_([A-Za-z0-9][A-Za-z0-9_-]*)";
+const ID_RE = new RegExp(`^${ID_PATTERN}$`);
+const FILE_RE = new RegExp(`^${ID_PATTERN}\\.(up|down)\\.sql$`);
+
+/**
+ * The one rule for migration ids, for files on disk and for `migrate generate`: undefined when
+ * `id` is valid, otherwise what is wrong, as a phrase that reads after the id.
+ * @example migrationIdProblem("001_create_users"); // undefined
+ */
+export function migrationIdProblem(id: string): string | undefined {
+  if (!ID_RE.test(id)) {
+    return "is not <digits>_<name> with a name of letters, digits, _ and - (e.g. 001_create_users)";
+  }
+  if (id.length > MAX_MIGRATION_ID_LENGTH) {
+    return `is too long (${id.length} characters; migration ids may have at most ${MAX_MIGRATION_ID_LENGTH})`;
+  }
+  return undefined;
+}
+
+/** How a message quotes an id that may be very long: its start. */
+function shownId(id: string): string {
+  return id.length <= 60 ? `"${id}"` : `"${id.slice(0, 60)}…"`;
+}
 
 /** Decode a migration file, refusing anything that is not valid UTF-8. */
 export async function readSqlFile(file: string): Promise<string> {
-  return decodeSql(file, await readFile(file));
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw unreadable(file, error);
+  }
+  return decodeSql(file, bytes);
+}
+
+function readOrExplain(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw unreadable(file, error);
+  }
+}
+
+/**
+ * Why a directory entry named like a migration cannot be one, or undefined when it is a regular
+ * file or a link to one. Directory listings carry the entry's type, so only symbolic links cost
+ * a `stat`.
+ */
+function unusableEntry(file: string, entry: Dirent): MigrationFileError | undefined {
+  if (entry.isFile()) return undefined;
+  if (entry.isDirectory()) return unusable(file, "is a directory, not a file");
+  if (!entry.isSymbolicLink()) return unusable(file, `is not a regular file (${specialKind(entry)})`);
+  let target: string;
+  try {
+    target = readlinkSync(file);
+  } catch (error) {
+    return unreadable(file, error);
+  }
+  try {
+    const st = statSync(file);
+    if (st.isFile()) return undefined;
+    if (st.isDirectory())
+      return unusable(file, `is a symbolic link to a directory (${target}), not to a file`);
+    return unusable(file, `is a symbolic link to ${target}, which is not a regular file`);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") {
+      return unusable(file, `is a symbolic link to ${target}, which does not exist (a dangling link)`);
+    }
+    if (code === "ELOOP") {
+      return unusable(
+        file,
+        `is a symbolic link that never reaches a file (the links form a loop; this one points to ${target})`,
+      );
+    }
+    return unreadable(file, error);
+  }
+}
+
+function specialKind(entry: Dirent): string {
+  if (entry.isFIFO()) return "a named pipe";
+  if (entry.isSocket()) return "a socket";
+  if (entry.isCharacterDevice() || entry.isBlockDevice()) return "a device";
+  return "not a file";
+}
+
+function unusable(file: string, problem: string): MigrationFileError {
+  return new MigrationFileError(
+    `${file} ${problem}; a migration must be a readable file: replace it with the migration's file, or remove it`,
+    file,
+    "MIGRATION_FILE_INVALID",
+  );
+}
+
+/** A read that failed (permissions, a file that went away, ...) as a MigrationFileError naming the file. */
+function unreadable(file: string, error: unknown): MigrationFileError {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  switch (code) {
+    case "EACCES":
+    case "EPERM":
+      return new MigrationFileError(
+        `${file} cannot be read: permission denied for the user running Confiture; check the file's permissions (e.g. chmod a+r) and those of its directory`,
+        file,
+        "MIGRATION_FILE_INVALID",
+        { cause: error },
+      );
+    case "EISDIR":
+      return unusable(file, "is a directory, not a file");
+    case "ENOENT":
+      return new MigrationFileError(
+        `${file} cannot be read: it no longer exists (was it moved or deleted while Confiture ran?); run the command again`,
+        file,
+        "MIGRATION_FILE_INVALID",
+        { cause: error },
+      );
+    case "ELOOP":
+      return unusable(file, "is a symbolic link that never reaches a file (a loop)");
+    default:
+      return new MigrationFileError(
+        `${file} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+        file,
+        "MIGRATION_FILE_INVALID",
+        { cause: error },
+      );
+  }
 }
 
 function decodeSql(file: string, bytes: Uint8Array): string {
@@ -50,29 +178,37 @@ function notUtf8(file: string): MigrationFileError {
 }
 
 /**
+ * Which configuration `dir` came from, so a missing directory can be explained: the config file
+ * (undefined when none was found) and the directory it was looked for in. A ConfitureConfig fits.
+ */
+export interface MigrationsDirContext {
+  configPath: string | undefined;
+  projectDir: string;
+}
+
+/**
  * List and validate every migration in `dir`, ordered by numeric version.
  * Throws MigrationFileError for a missing directory, a `.sql` file whose name does not fit,
  * a down file without an up file, or two files with the same numeric version (naming both).
+ * With `context` (the config), a missing directory in a project without confiture.yaml says so first.
+ * @example const files = await readMigrations(config.migrationsDir, config);
  */
-export async function readMigrations(dir: string): Promise<MigrationFile[]> {
-  let names: string[];
+export async function readMigrations(dir: string, context?: MigrationsDirContext): Promise<MigrationFile[]> {
+  let entries: Dirent[];
   try {
     const st = await stat(dir);
     if (!st.isDirectory()) throw new Error("not a directory");
-    names = await readdir(dir);
+    entries = await readdir(dir, { withFileTypes: true });
   } catch {
-    throw new MigrationFileError(
-      `migrations directory ${dir} does not exist; run "confiture init" or set migrations_dir in confiture.yaml`,
-      dir,
-      "MIGRATIONS_DIR_MISSING",
-    );
+    throw new MigrationFileError(missingDirMessage(dir, context), dir, "MIGRATIONS_DIR_MISSING");
   }
   // path.join per file is measurable at 10,000 files; the directory is normalized once.
   const base = path.resolve(dir) + path.sep;
   const ups = new Map<string, { version: bigint; name: string; file: string }>();
   const downs = new Map<string, string>();
   const byVersion = new Map<bigint, string>();
-  for (const fileName of names.sort()) {
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const fileName = entry.name;
     if (fileName.startsWith(".") || !fileName.toLowerCase().endsWith(".sql")) continue;
     const m = FILE_RE.exec(fileName);
     if (!m) {
@@ -86,6 +222,16 @@ export async function readMigrations(dir: string): Promise<MigrationFile[]> {
     const [, digits, name, kind] = m as unknown as [string, string, string, "up" | "down"];
     const id = `${digits}_${name}`;
     const full = base + fileName;
+    const idProblem = migrationIdProblem(id);
+    if (idProblem !== undefined) {
+      throw new MigrationFileError(
+        `${full}: the migration id ${shownId(id)} ${idProblem}; rename the file with a shorter name`,
+        full,
+        "MIGRATION_BAD_NAME",
+      );
+    }
+    const problem = unusableEntry(full, entry);
+    if (problem !== undefined) throw problem;
     if (kind === "down") {
       downs.set(id, full);
       continue;
@@ -126,11 +272,28 @@ export async function readMigrations(dir: string): Promise<MigrationFile[]> {
       // Only pending migrations need their text; decoding thousands of applied ones would
       // dominate `status` at scale, so it is read again on first use.
       get upSql(): string {
-        upSql ??= decodeSql(u.file, readFileSync(u.file));
+        upSql ??= decodeSql(u.file, readOrExplain(u.file));
         return upSql;
       },
     };
   });
+}
+
+function missingDirMessage(dir: string, context: MigrationsDirContext | undefined): string {
+  if (context === undefined) {
+    return `migrations directory ${dir} does not exist; run "confiture init" or set migrations_dir in confiture.yaml`;
+  }
+  if (context.configPath === undefined) {
+    // Without a config file the project directory is the working directory: name dir from there.
+    const rel = path.relative(context.projectDir, dir);
+    const shown = rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel) ? `./${rel}` : dir;
+    return (
+      `no confiture.yaml found in ${context.projectDir}: run this from your project's directory, ` +
+      `pass -c FILE to use a config file elsewhere, or run "confiture init" to start a project here; ` +
+      `without one the migrations directory is ${shown}, which does not exist either`
+    );
+  }
+  return `migrations directory ${dir} does not exist; run "confiture init" or set migrations_dir in ${context.configPath}`;
 }
 
 /**
@@ -141,13 +304,17 @@ class SqlFileReader {
   private buf = Buffer.allocUnsafe(64 * 1024);
 
   read(file: string): { checksum: string; text: string | undefined } {
-    const fd = openSync(file, "r");
     let bytes: Buffer;
     try {
-      const n = readSync(fd, this.buf, 0, this.buf.length, 0);
-      bytes = n < this.buf.length ? this.buf.subarray(0, n) : readFileSync(file);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(file, "r");
+      try {
+        const n = readSync(fd, this.buf, 0, this.buf.length, 0);
+        bytes = n < this.buf.length ? this.buf.subarray(0, n) : readFileSync(file);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (error) {
+      throw unreadable(file, error);
     }
     if (!isUtf8(bytes)) throw notUtf8(file);
     // Bytes already in normal form (no BOM, no CR) hash as they are; others go through the text.

@@ -5,11 +5,13 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ConfitureConfig } from "../config/types.js";
 import { UsageError } from "../errors.js";
-import { readMigrations } from "./files.js";
+import { MAX_MIGRATION_ID_LENGTH, migrationIdProblem, readMigrations } from "./files.js";
+
+const TIMESTAMP_DIGITS = 14;
 
 /** YYYYMMDDHHMMSS in UTC. */
 function timestamp(d: Date): string {
-  return d.toISOString().replace(/[-:T]/g, "").slice(0, 14);
+  return d.toISOString().replace(/[-:T]/g, "").slice(0, TIMESTAMP_DIGITS);
 }
 
 /**
@@ -33,8 +35,19 @@ export async function generateMigration(
       "BAD_MIGRATION_NAME",
     );
   }
+  // Ids are `<14-digit UTC timestamp>_<name>`, and every id must fit the one rule (files.ts).
+  const longestName = MAX_MIGRATION_ID_LENGTH - TIMESTAMP_DIGITS - 1;
+  if (name.length > longestName) {
+    const shown = name.length <= 60 ? name : `${name.slice(0, 60)}…`;
+    throw new UsageError(
+      `migration name "${shown}" is too long (${name.length} characters): the migration id ` +
+        `<timestamp>_<name> may have at most ${MAX_MIGRATION_ID_LENGTH} characters, so the name at most ${longestName}; ` +
+        `use a shorter name (e.g. "add_users_email")`,
+      "BAD_MIGRATION_NAME",
+    );
+  }
   await mkdir(config.migrationsDir, { recursive: true });
-  const existing = await readMigrations(config.migrationsDir);
+  const existing = await readMigrations(config.migrationsDir, config);
   const versions = new Set(existing.map((f) => f.version));
   let t = now.getTime();
   // Two generates in the same second (or a clock behind the newest file) must not collide.
@@ -48,6 +61,10 @@ export async function generateMigration(
     version = BigInt(timestamp(new Date(t)));
   }
   const id = `${version}_${name}`;
+  const idProblem = migrationIdProblem(id);
+  if (idProblem !== undefined) {
+    throw new UsageError(`migration id ${id} ${idProblem}; use a shorter name`, "BAD_MIGRATION_NAME");
+  }
   const upPath = path.join(config.migrationsDir, `${id}.up.sql`);
   const downPath = path.join(config.migrationsDir, `${id}.down.sql`);
   await writeFile(

@@ -14,7 +14,7 @@ export async function baseline(
   config: ConfitureConfig,
   through: string,
 ): Promise<{ baselined: string[]; skipped: string[] }> {
-  const files = await readMigrations(config.migrationsDir);
+  const files = await readMigrations(config.migrationsDir, config);
   const last = findMigration(files, through, "--through");
   const baselined: string[] = [];
   const skipped: string[] = [];
@@ -62,7 +62,7 @@ export async function resolveFailed(
   id: string,
   outcome: "applied" | "rolled-back",
 ): Promise<{ id: string; resolution: "applied" | "rolled-back"; previousError: string | null }> {
-  const files = await readMigrations(config.migrationsDir);
+  const files = await readMigrations(config.migrationsDir, config);
   let version = id;
   let previousError: string | null = null;
   await executeChange({

@@ -11,7 +11,7 @@ import {
   findTransactionControl,
   parseDirectives,
 } from "../sql/analysis.js";
-import { type SqlStatement, splitSql } from "../sql/split.js";
+import { MAX_PARSED_BYTES, SqlParserLimitError, type SqlStatement, splitSql } from "../sql/split.js";
 
 /** A migration script ready to run: its statements and how to run them. */
 export interface PreparedScript {
@@ -54,6 +54,7 @@ export async function prepareScript(
         { details: { migration: id, file, line: err.line } },
       );
     }
+    if (err instanceof SqlParserLimitError) throw parserLimitError(file, direction, err);
     throw err;
   }
   if (statements.length === 0) {
@@ -96,4 +97,29 @@ export async function prepareScript(
     }
   }
   return { id, file, direction, sql, statements, noTransaction: directives.noTransaction };
+}
+
+const MB = 1024 * 1024;
+
+/** One line naming the file, what the parser could not do, and how to split the file. */
+function parserLimitError(
+  file: string,
+  direction: "up" | "down",
+  err: SqlParserLimitError,
+): MigrationFileError {
+  const nothing = direction === "up" ? "Nothing was applied." : "Nothing was rolled back.";
+  const size = `${(err.bytes / MB).toFixed(1)} MB`;
+  const limit = `${MAX_PARSED_BYTES / MB} MB`;
+  const split =
+    `split it into several migration files of at most ${limit} each, or load bulk data outside the migration ` +
+    `(COPY ... FROM a file on the server, or psql's \\copy)`;
+  const message = {
+    size: `${file} is ${size}, larger than the ${limit} Confiture's SQL parser is known to handle (every migration is parsed before anything runs); ${split}. ${nothing}`,
+    memory: `${file} (${size}) is too large or complex for Confiture's SQL parser, which ran out of memory; ${split}. ${nothing}`,
+    nesting: `${file} nests expressions too deeply for Confiture's SQL parser, which ran out of stack; split the long expression (e.g. thousands of terms joined by + or AND) into smaller statements. ${nothing}`,
+  }[err.limit];
+  return new MigrationFileError(message, file, "MIGRATION_FILE_INVALID", {
+    cause: err,
+    details: { file, bytes: err.bytes, limitBytes: MAX_PARSED_BYTES },
+  });
 }

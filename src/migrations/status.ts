@@ -58,7 +58,7 @@ export async function migrationStatus(
   config: ConfitureConfig,
   opts: { verbose?: boolean } = {},
 ): Promise<StatusResult> {
-  const files = await readMigrations(config.migrationsDir);
+  const files = await readMigrations(config.migrationsDir, config);
   const run = runContext(config, COMMANDS.migrateStatus);
   const { tables, lockKey } = run;
   return inspect(run, async ({ session, history: store }) => {

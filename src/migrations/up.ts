@@ -6,7 +6,7 @@ import { COMMANDS } from "../commands.js";
 import type { ConfitureConfig } from "../config/index.js";
 import { CheckFailedError, UsageError } from "../errors.js";
 import { runContext } from "../ops/context.js";
-import { executeChange } from "../ops/execute.js";
+import { type ChangeStep, executeChange } from "../ops/execute.js";
 import { checksumOf } from "./checksum.js";
 import { findMigration, type MigrationFile, readMigrations, readSqlFile } from "./files.js";
 import { checkChecksums, requireSettled } from "./history-checks.js";
@@ -21,10 +21,20 @@ export interface UpOptions {
   target?: string | undefined;
   /** Run inside one transaction that is rolled back, and report what would happen. */
   dryRun?: boolean | undefined;
-  /** Refuse to start when an applied migration's file changed. */
+  /** Refuse to start when an applied migration's file changed (default true; false skips the check). */
   verifyChecksums?: boolean | undefined;
+  /**
+   * Progress: `applying` as a migration starts, `applied` as soon as it is committed (in a dry
+   * run: ran, to be rolled back with the rest), so a caller can report it whatever comes later.
+   */
   onEvent?:
-    | ((e: RunnerEvent | { type: "applying"; id: string } | { type: "warning"; message: string }) => void)
+    | ((
+        e:
+          | RunnerEvent
+          | { type: "applying"; id: string }
+          | ({ type: "applied"; dryRun: boolean } & AppliedMigration)
+          | { type: "warning"; message: string },
+      ) => void)
     | undefined;
 }
 
@@ -45,13 +55,22 @@ export interface UpResult {
  * const result = await migrateUp(await loadConfig({}), { target: "003_add_email" });
  */
 export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): Promise<UpResult> {
-  const files = await readMigrations(config.migrationsDir);
+  const files = await readMigrations(config.migrationsDir, config);
   const target = opts.target ? findMigration(files, opts.target, "target") : undefined;
   const dryRun = opts.dryRun === true;
   const context = runContext(config, dryRun ? `${COMMANDS.migrateUp} --dry-run` : COMMANDS.migrateUp);
   const warnings: string[] = [];
   const remaining: string[] = [];
   let alreadyApplied = 0;
+  /** The step, telling `applied` once it has run (committed, unless this is a dry run). */
+  const announced = (step: ChangeStep<AppliedMigration>): ChangeStep<AppliedMigration> => ({
+    ...step,
+    async run(ctx) {
+      const applied = await step.run(ctx);
+      opts.onEvent?.({ type: "applied", dryRun, ...applied });
+      return applied;
+    },
+  });
   const done = await executeChange<AppliedMigration>({
     context,
     dryRun,
@@ -59,7 +78,9 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
     async prepare({ session, history }) {
       const rows = await history.read();
       requireSettled(rows, "up");
-      if (opts.verifyChecksums) refuseChangedFiles(files, rows);
+      // On by default, as Flyway's validate-on-migrate: an edited applied file means the
+      // database and the repository disagree about what was applied.
+      if (opts.verifyChecksums !== false) refuseChangedFiles(files, rows);
       const applied = new Set(rows.map((r) => r.version));
       alreadyApplied = applied.size;
       let pending = files.filter((f) => !applied.has(f.id));
@@ -77,7 +98,7 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
       }
       const scripts = await prepareAll(pending, session.serverVersionNum);
       return scripts.map(({ script, checksum }, i) =>
-        migrationStep(script, pending[i]!, checksum, context.statementLockTimeoutMs, opts),
+        announced(migrationStep(script, pending[i]!, checksum, context.statementLockTimeoutMs, opts)),
       );
     },
     refuseDryRun: (step) =>
@@ -112,7 +133,10 @@ function refuseChangedFiles(files: MigrationFile[], rows: Parameters<typeof chec
     "CHECKSUM_MISMATCH",
     `refusing to migrate: ${problems.length} applied migration(s) changed since they were applied (${problems
       .map((p) => p.id)
-      .join(", ")}); run "confiture migrate verify-checksums" for details. Nothing was applied.`,
+      .join(
+        ", ",
+      )}); run "confiture migrate verify-checksums" for details. If the change is intended, accept it with ` +
+      `"confiture migrate verify-checksums --repair ${problems[0]!.id}", or run "confiture migrate up --no-verify-checksums". Nothing was applied.`,
     { details: { mismatches: problems } },
   );
 }

@@ -2,6 +2,7 @@
  * The run context: the part of the configuration a database operation needs, narrowed once
  * at the top of each library function. Below this line nothing sees `ConfitureConfig`.
  */
+import { isAbsolute, relative } from "node:path";
 import { requireDatabaseUrl } from "../config/index.js";
 import type { ConfitureConfig } from "../config/types.js";
 import { type LockKey, migrationLockKey } from "../db/advisory-lock.js";
@@ -39,6 +40,7 @@ export function runContext(config: ConfitureConfig, command: string): RunContext
         applicationName: `confiture: ${command}`,
         schema: config.schema,
         queryTimeoutMs: config.queryTimeoutMs,
+        source: urlSource(config),
       };
     },
     tables: { schema: config.schema, trackingTable: config.trackingTable },
@@ -48,6 +50,19 @@ export function runContext(config: ConfitureConfig, command: string): RunContext
     environment: config.environment,
     protected: config.protected,
   };
+}
+
+/**
+ * Where the database URL came from, as connection hints name it: `--database-url`,
+ * `CONFITURE_DATABASE_URL`, `DATABASE_URL`, or a key and its file
+ * (`environments.production.database_url in confiture.yaml`).
+ */
+function urlSource(config: ConfitureConfig): string | undefined {
+  const source = config.database.source;
+  if (source === undefined || source.startsWith("--") || /^[A-Z][A-Z0-9_]*$/.test(source)) return source;
+  if (config.configPath === undefined) return source;
+  const rel = relative(process.cwd(), config.configPath);
+  return `${source} in ${rel !== "" && !rel.startsWith("..") && !isAbsolute(rel) ? rel : config.configPath}`;
 }
 
 /**

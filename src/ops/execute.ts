@@ -13,11 +13,12 @@
  * steps nothing changed; during a step a new connection asks the step what history says.
  */
 import { withMigrationLock } from "../db/advisory-lock.js";
+import { describeTarget } from "../db/connection-spec.js";
 import { openSession, type Session } from "../db/session.js";
 import { withSession, withTransaction } from "../db/with-session.js";
 import { ConfitureError, ConnectionError, ConnectionLostError, UsageError } from "../errors.js";
 import { failureEvent, type HistoryStore, historyStore } from "../history/index.js";
-import { type ConsentOptions, requireConsent } from "./consent.js";
+import { askConsent, type ConsentOptions, refuseWithoutConsent } from "./consent.js";
 import type { RunContext } from "./context.js";
 
 export type StepMode = "transactional" | "no-transaction" | "tool";
@@ -55,8 +56,11 @@ export interface ChangePlan<R> {
   context: RunContext;
   /** Run every step inside one transaction that is rolled back. */
   dryRun?: boolean | undefined;
-  /** Ask for consent on protected environments (not in a dry run): `action` says what, e.g. "rolling back". */
-  consent?: (ConsentOptions & { action: string }) | undefined;
+  /**
+   * Ask for consent on protected environments (not in a dry run): `action` says what, e.g.
+   * "rolling back"; `describe` (asked after `prepare`) lists what exactly, one fact a line.
+   */
+  consent?: (ConsentOptions & { action: string; describe?: () => string[] }) | undefined;
   /**
    * Create the history tables when missing (and add columns an older table lacks): before
    * `prepare` when it must read a complete history, or only once every step is prepared.
@@ -96,7 +100,8 @@ interface Progress<R> {
 export async function executeChange<R>(plan: ChangePlan<R>): Promise<Array<StepDone<R>>> {
   const { context } = plan;
   const dryRun = plan.dryRun === true;
-  if (plan.consent && !dryRun) await requireConsent(context, plan.consent.action, plan.consent);
+  const consent = dryRun ? undefined : plan.consent;
+  if (consent) refuseWithoutConsent(context, consent.action, describeTarget(context.connection), consent);
   const progress: Progress<R> = { phase: "connecting", step: undefined, done: [] };
   const command = () => {
     const c = plan.audit.command;
@@ -146,6 +151,10 @@ async function runLocked<R>(
     if (dryRun && ensureFirst) await begin();
     if (ensureFirst) await history.ensure();
     const steps = await plan.prepare({ session, history });
+    if (plan.consent && !dryRun) {
+      const { action, describe } = plan.consent;
+      await askConsent(context, action, session.target, describe?.() ?? [], plan.consent);
+    }
     if (dryRun) {
       const blocked = steps.find((s) => s.mode !== "transactional");
       if (blocked) throw plan.refuseDryRun?.(blocked) ?? cannotDryRun(blocked);

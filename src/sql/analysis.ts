@@ -263,3 +263,31 @@ function defBoolean(arg: unknown): boolean {
   if (w.length > 0 && ("false".startsWith(w) || "no".startsWith(w))) return false;
   return true;
 }
+
+/** A table a statement drops: `schema` when the statement names one. */
+export interface DroppedTable {
+  schema: string | undefined;
+  name: string;
+}
+
+/**
+ * The tables `DROP TABLE` statements remove, as written (`drop table a, app.b`), so a command
+ * can say what a rollback will destroy before it runs.
+ * @example droppedTables(await splitSql("drop table if exists app.users;")) // [{ schema: "app", name: "users" }]
+ */
+export function droppedTables(stmts: SqlStatement[]): DroppedTable[] {
+  const out: DroppedTable[] = [];
+  for (const statement of stmts) {
+    if (statement.node !== "DropStmt") continue;
+    const fields = fieldsOf(statement);
+    if (fields.removeType !== "OBJECT_TABLE") continue;
+    for (const object of (fields.objects as unknown[] | undefined) ?? []) {
+      const items = ((object as { List?: { items?: unknown[] } }).List?.items ?? []).map(
+        (item) => (item as { String?: { sval?: string } }).String?.sval ?? "",
+      );
+      const name = items.at(-1);
+      if (name) out.push({ schema: items.length > 1 ? items.at(-2) : undefined, name });
+    }
+  }
+  return out;
+}

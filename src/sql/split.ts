@@ -39,6 +39,41 @@ export interface SqlStatement {
   ast: unknown;
 }
 
+/**
+ * The largest text (UTF-8 bytes) handed to the parser. libpg-query runs PostgreSQL's parser in
+ * WebAssembly with a 1 GiB heap that holds the parse tree and its JSON; past that it ends its
+ * module (`Terminating process due to FATAL error`) and is unusable for the rest of the process.
+ * Measured with libpg-query 17.7.4 (one file per process, the largest size that still parsed):
+ * `select 1 order by a,a,a,...` 3.1 MB (the densest tree found), `select a,a,a,...` 4.6 MB,
+ * `select 1;` repeated 10 MB (1.1 million statements), one-row INSERT statements repeated
+ * 18 MB (720,000 statements). 2 MiB leaves a margin of 1.5x over the densest shape and 5x over
+ * lists of statements.
+ */
+export const MAX_PARSED_BYTES = 2 * 1024 * 1024;
+
+/**
+ * The parser gave up without judging the SQL: the text is over MAX_PARSED_BYTES (`size`), the
+ * parser ran out of memory (`memory`; libpg-query's module is unusable afterwards), or of stack
+ * on deeply nested expressions (`nesting`).
+ */
+export class SqlParserLimitError extends Error {
+  constructor(
+    readonly limit: "size" | "memory" | "nesting",
+    /** UTF-8 bytes of the text. */
+    readonly bytes: number,
+    options?: ErrorOptions,
+  ) {
+    super(PARSER_LIMIT_MESSAGES[limit], options);
+    this.name = "SqlParserLimitError";
+  }
+}
+
+const PARSER_LIMIT_MESSAGES = {
+  size: `the text is larger than the ${MAX_PARSED_BYTES / 1024 / 1024} MB the SQL parser is known to handle`,
+  memory: "the SQL parser ran out of memory",
+  nesting: "the SQL parser ran out of stack (expressions nested too deeply)",
+} as const;
+
 let parserReady: Promise<void> | undefined;
 /** Set once the module is loaded; `import()`ed lazily so commands that parse nothing start faster. */
 let parseSync: (sql: string) => { stmts: RawStmt[] };
@@ -72,14 +107,17 @@ interface ParserErrorDetails {
  * Splits SQL text into statements. Whitespace- or comment-only input gives `[]`.
  *
  * @throws SqlSyntaxError with the 1-based file line when the parser rejects the text.
+ * @throws SqlParserLimitError when the text is too large or too deeply nested to parse.
  * @example
  * const stmts = await splitSql("CREATE TABLE t (a int);\nCREATE INDEX CONCURRENTLY i ON t (a);");
  * stmts.map((s) => [s.startLine, s.node]); // [[1, "CreateStmt"], [2, "IndexStmt"]]
  */
 export async function splitSql(sql: string): Promise<SqlStatement[]> {
-  await loadParser();
   // A BOM is not SQL; a space keeps every later JS index (and line) where it was.
   const source = sql.startsWith("\uFEFF") ? ` ${sql.slice(1)}` : sql;
+  const bytes = Buffer.byteLength(source, "utf8");
+  if (bytes > MAX_PARSED_BYTES) throw new SqlParserLimitError("size", bytes);
+  await loadParser();
   const lines = lineStarts(source);
   const nul = source.indexOf("\0");
   if (nul >= 0) {
@@ -91,7 +129,7 @@ export async function splitSql(sql: string): Promise<SqlStatement[]> {
   try {
     raw = (parseSync(source) as { stmts: RawStmt[] }).stmts;
   } catch (error) {
-    throw toSyntaxError(error, source, lines);
+    throw parserLimit(error, bytes) ?? toSyntaxError(error, source, lines);
   }
 
   const toChar = byteToCharIndexer(source);
@@ -134,6 +172,27 @@ const PSQL_HINT =
 function isCopyFromStdin(ast: Record<string, unknown>): boolean {
   const copy = ast.CopyStmt as { is_from?: boolean; filename?: string } | undefined;
   return copy?.is_from === true && copy.filename === undefined;
+}
+
+/**
+ * A parser failure that says nothing about the SQL: libpg-query's module exiting on a FATAL
+ * out-of-memory (an `ExitStatus` object, not an Error), a failed allocation, or a stack overflow.
+ */
+function parserLimit(error: unknown, bytes: number): SqlParserLimitError | undefined {
+  if (error === null || typeof error !== "object" || "sqlDetails" in error) return undefined;
+  const { name, message } = error as { name?: unknown; message?: unknown };
+  const text = typeof message === "string" ? message : "";
+  if (error instanceof RangeError && /call stack/i.test(text)) {
+    return new SqlParserLimitError("nesting", bytes, { cause: error });
+  }
+  if (
+    name === "ExitStatus" ||
+    name === "RuntimeError" || // WebAssembly.RuntimeError: an abort or a trap
+    /Parse result is null|Failed to allocate|out of memory|Aborted\(/i.test(text)
+  ) {
+    return new SqlParserLimitError("memory", bytes, { cause: error });
+  }
+  return undefined;
 }
 
 /** Turns a libpg-query error into a SqlSyntaxError on the right line, with a hint when we can tell why. */

@@ -423,7 +423,7 @@ const CASES: Case[] = [
     args: ["-e", "production", "migrate", "down", "--steps", "1"],
     exit: 2,
     code: "PROTECTED_ENVIRONMENT",
-    message: [/environment "production" is protected/, /--force/],
+    message: [/environment "production" \(postgres:\/\/[^)]*\) is protected/, /--force/],
   },
 ];
 

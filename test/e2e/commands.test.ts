@@ -99,7 +99,7 @@ describe("confiture init", () => {
     const again = await cli(["init"]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toBe("");
-    expect(again.stdout).toBe("the tracking table already exists\n");
+    expect(again.stdout).toBe("The tracking table already exists.\n");
     const json = expectJson(await cli(["init", "--format", "json"]), 0, true);
     expect(json).toMatchObject({ command: "init", created: [], trackingTable: "exists" });
     // Re-running created nothing and recorded nothing new.
@@ -117,7 +117,7 @@ describe("confiture migrate generate", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe("");
     const m =
-      /^Created (.*\/(\d{14})_add_users_email\.up\.sql)\nCreated (.*\/\d{14}_add_users_email\.down\.sql)\n$/.exec(
+      /^created (.*\/(\d{14})_add_users_email\.up\.sql)\ncreated (.*\/\d{14}_add_users_email\.down\.sql)\n$/.exec(
         r.stdout,
       );
     expect(m, r.stdout).not.toBeNull();
@@ -352,7 +352,7 @@ describe("confiture migrate down", () => {
     expect(dry.code, dry.stderr).toBe(0);
     expect(lines(dry.stdout).map((l) => l.replace(/ \(\d+ ms\)$/, ""))).toEqual([
       "would roll back 003_c",
-      "Dry run: rolled back; nothing was changed.",
+      "Dry run: 1 migration(s) ran and were rolled back; nothing was changed.",
     ]);
     expect(await exists(`${s}.t3`)).toBe(true);
     expect(await history(s)).toHaveLength(3);
@@ -363,6 +363,7 @@ describe("confiture migrate down", () => {
     expect(lines(two.stdout).map((l) => l.replace(/ \(\d+ ms\)$/, ""))).toEqual([
       "rolled back 003_c",
       "rolled back 002_b",
+      "2 migration(s) rolled back.",
     ]);
     expect(await history(s)).toEqual([{ version: "001_a", status: "applied" }]);
     expect(await exists(`${s}.t2`)).toBe(false);
@@ -465,7 +466,7 @@ describe("confiture migrate verify-checksums", () => {
 
     const repair = await cli(["migrate", "verify-checksums", "--repair", "002_b"]);
     expect(repair.code, repair.stderr).toBe(0);
-    expect(repair.stdout).toBe(`Checksum of 002_b updated to ${expectedChecksum(edited)}\n`);
+    expect(repair.stdout).toBe(`Checksum of 002_b updated to ${expectedChecksum(edited)}.\n`);
     const row = await db.query<{ checksum: string }>(
       `select checksum from ${s}.confiture_migrations where version = '002_b'`,
     );
@@ -618,7 +619,7 @@ describe("confiture lock status / unlock", () => {
     expect(free.stdout).toBe(`The migration lock (${s}.confiture_migrations) is free.\n`);
     const nothing = await cli(["unlock"]);
     expect(nothing.code, nothing.stderr).toBe(0);
-    expect(nothing.stdout).toBe("the migration lock is not held; nothing to do\n");
+    expect(nothing.stdout).toBe("The migration lock is not held; nothing to do.\n");
     expect(await events(s, "unlock")).toEqual([]);
 
     // A session that took the lock and went idle (a stuck tool, a forgotten psql).
@@ -636,12 +637,12 @@ describe("confiture lock status / unlock", () => {
         holder: { pid, application: "stuck deploy", state: "idle", user: TEST_ROLE },
       });
       const text = await cli(["lock", "status"]);
-      expect(text.stdout).toContain(`is held by pid ${pid}, user ${TEST_ROLE}`);
-      expect(text.stdout).toContain('application "stuck deploy"');
+      expect(text.stdout).toContain(`is held by:\n  pid          ${pid}\n  user         ${TEST_ROLE}\n`);
+      expect(text.stdout).toContain("\n  application  stuck deploy\n");
 
       const r = await cli(["unlock"]);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toBe(`terminated pid ${pid}; the migration lock is free\n`);
+      expect(r.stdout).toBe(`Terminated pid ${pid}; the migration lock is free.\n`);
       await expect(holder.query("select 1")).rejects.toThrow();
       expect(await events(s, "unlock")).toMatchObject([
         {

@@ -17,7 +17,7 @@ import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliResult } from "../support/cli.js";
-import { spawnCli } from "../support/cli.js";
+import { spawnCli, splitTarget } from "../support/cli.js";
 import { type Cluster, startCluster } from "../support/cluster.js";
 import { SENTINEL_PASSWORD, urlForDatabase } from "../support/database.js";
 import { checkAftermath, directQuery, show } from "../support/fault-aftermath.js";
@@ -119,7 +119,8 @@ describe("immediate server restart during migrate up", () => {
       child.on("close", (code, signal) => {
         finished = true;
         clearTimeout(killer);
-        resolve({ code, signal, stdout, stderr });
+        const { target, rest } = splitTarget(stderr);
+        resolve({ code, signal, stdout, stderr: rest, ...(target === undefined ? {} : { target }) });
       }),
     );
 

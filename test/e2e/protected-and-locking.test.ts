@@ -86,9 +86,12 @@ describe("protected environment", () => {
     const byFlag = await cli(["migrate", "down", "--steps", "1", "--env", "production"]);
     expect(byFlag.code).toBe(2);
     expect(byFlag.stdout).toBe("");
-    expect(byFlag.stderr).toBe(
-      'error: environment "production" is protected: rolling back needs --force (or run it in a terminal to confirm interactively)\n',
+    // It names the database it refused to change (without its password), once as the target line.
+    expect(byFlag.target).toMatch(/^target: \S+@127\.0\.0\.1:\d+\/\S+ \(environment production\)$/);
+    expect(byFlag.stderr).toMatch(
+      /^error: environment "production" \(postgres:\/\/[^)]*\) is protected: rolling back needs --force \(or run it in a terminal to confirm interactively\)\. Nothing was changed\.\n$/,
     );
+    expect(byFlag.stderr).not.toContain(SENTINEL_PASSWORD);
 
     // Typing the name into a pipe is not a confirmation: only a terminal is.
     const piped = await runCli(["migrate", "down", "--steps", "1"], {
@@ -124,7 +127,7 @@ describe("protected environment", () => {
     const forced = await cli(["migrate", "down", "--steps", "1", "--force"], { CONFITURE_ENV: "production" });
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stderr).toBe("");
-    expect(forced.stdout).toMatch(/^rolled back 002_b \(\d+ ms\)\n$/);
+    expect(forced.stdout).toMatch(/^rolled back 002_b \(\d+ ms\)\n1 migration\(s\) rolled back\.\n$/);
     expect(await history(s)).toEqual([{ version: "001_a", status: "applied" }]);
     expect(await exists(`${s}.t2`)).toBe(false);
     const ev = await db.query(
@@ -192,7 +195,7 @@ describe("held migration lock", () => {
 
       const forced = await cli(["unlock", "--force"]);
       expect(forced.code, forced.stderr).toBe(0);
-      expect(forced.stdout).toBe(`terminated pid ${pid}; the migration lock is free\n`);
+      expect(forced.stdout).toBe(`Terminated pid ${pid}; the migration lock is free.\n`);
 
       // The lost connection is reported as such (exit 5), and its outcome is read from history
       // on a new connection instead of being assumed.

@@ -68,7 +68,8 @@ describe("Scenario 1, transactional migration (default)", () => {
 
     const r = await cli(["migrate", "up"]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toBe("");
+    // 001 was committed before 002 failed: its line stays on stdout (no summary: the run failed).
+    expect(r.stdout).toMatch(/^applied 001_create_users \(\d+ ms\)\n$/);
     expect(r.stderr).toContain(
       `error: migration 002_create_orders failed at line 3 (${p.path("db/migrations/002_create_orders.up.sql")})`,
     );
@@ -137,7 +138,7 @@ describe("Scenario 1, non-transactional migration", () => {
     });
     const r = await env.cli(["migrate", "up"]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toBe("");
+    expect(r.stdout).toMatch(/^applied 001_base \(\d+ ms\)\n$/);
     expect(r.stderr).toContain(
       `migration 002_audit failed at line 3 (${env.p.path("db/migrations/002_audit.up.sql")})`,
     );

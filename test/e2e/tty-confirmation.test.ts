@@ -65,8 +65,13 @@ describe("protected environment at a terminal", () => {
     expect(await new Promise((r) => up.on("close", r))).toBe(0);
     expect(await applied()).toEqual(["001_a"]);
 
+    await db.query("insert into tty.a values (1), (2), (3)");
     const refused = await atTerminal(["-e", "production", "migrate", "down", "--steps", "1"], "prod");
     expect(refused.screen).toContain('Environment "production" is protected');
+    // The question says what is about to happen, to which database: the migrations it rolls
+    // back and the tables their down files drop, with their rows.
+    expect(refused.screen).toMatch(/Rolling back on postgres:\/\/[^ ]*@127\.0\.0\.1:\d+\/\S+:/);
+    expect(refused.screen).toContain("001_a: drops tty.a (3 rows)");
     expect(refused.screen).toContain("not confirmed; nothing was changed");
     expect(refused.code).toBe(2);
     expect(await applied()).toEqual(["001_a"]);

@@ -25,7 +25,20 @@ export interface CliResult {
   code: number | null;
   signal: string | null;
   stdout: string;
+  /** stderr without the `target: ...` line a changing command prints first (see `target`). */
   stderr: string;
+  /**
+   * The `target: <user@host/db> (<source>)` line a command that changes the database prints
+   * first on stderr, when it did; test/e2e/safe-defaults.test.ts checks it. Split off here so
+   * every other assertion about stderr (one error line, nothing else) stays about the rest.
+   */
+  target?: string;
+}
+
+/** Split the leading `target:` line (a changing command's first stderr line) from the rest. */
+export function splitTarget(stderr: string): { target?: string; rest: string } {
+  const m = /^target: [^\n]*\n/.exec(stderr);
+  return m ? { target: m[0].slice(0, -1), rest: stderr.slice(m[0].length) } : { rest: stderr };
 }
 
 // Variables that would silently point the CLI at some other database or config than the test's.
@@ -86,7 +99,8 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
+      const { target, rest } = splitTarget(stderr);
+      resolve({ code, signal, stdout, stderr: rest, ...(target === undefined ? {} : { target }) });
     });
   });
 }

@@ -6,7 +6,7 @@
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { expect } from "vitest";
-import { type CliResult, runCli, spawnCli } from "./cli.js";
+import { type CliResult, runCli, spawnCli, splitTarget } from "./cli.js";
 import { SENTINEL_PASSWORD } from "./provided-context.js";
 
 /** A `runCli` with the project directory and environment already chosen. */
@@ -106,7 +106,8 @@ export function watchCli(args: string[], opts: Parameters<typeof spawnCli>[1]): 
     child.on("close", (code, signal) => {
       finished = true;
       notify();
-      resolve({ code, signal, stdout, stderr });
+      const { target, rest } = splitTarget(stderr);
+      resolve({ code, signal, stdout, stderr: rest, ...(target === undefined ? {} : { target }) });
     });
   });
   const until = (predicate: (err: string, out: string) => boolean, timeoutMs = 20_000) =>

@@ -55,6 +55,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   migrations: ["ops", "history", "sql", "db", "config", "errors", "redact", "commands"],
   locking: ["ops", "history", "db", "config", "errors", "commands"],
   project: ["ops", "config", "errors", "commands"],
+  audit: ["ops", "history", "config", "errors", "commands"],
 };
 
 /** Areas reached from outside only through their index.ts. */

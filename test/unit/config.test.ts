@@ -160,9 +160,8 @@ describe("database URL precedence", () => {
     });
   });
 
-  it("prefers DATABASE_URL over the file (the runbook's restored-copy check)", async () => {
+  it("prefers DATABASE_URL over the file when no environment is named (the runbook's restored-copy check)", async () => {
     const config = await load(await project(yaml), {
-      environment: "production",
       env: { DATABASE_URL: "postgresql://localhost/confiture_restore_test" },
     });
     expect(config.database).toEqual({
@@ -171,6 +170,71 @@ describe("database URL precedence", () => {
     });
     expect(config.overridesInEffect).toEqual([]);
   });
+
+  it("never lets an ambient DATABASE_URL override an environment the user named", async () => {
+    const config = await load(await project(yaml), {
+      environment: "production",
+      env: { DATABASE_URL: "postgres://dev@h/db" },
+    });
+    expect(config.database).toEqual({
+      url: "postgres://prod@h/db",
+      source: "environments.production.database_url",
+    });
+  });
+
+  // SPEC section 2: --database-url > CONFITURE_DATABASE_URL > the chosen environment's
+  // database_url > DATABASE_URL > top-level database_url.
+  const FLAG = "postgres://flag@h/db";
+  const CONF = "postgres://conf@h/db";
+  const AMBIENT = "postgres://ambient@h/db";
+  const table: Array<{
+    flag?: boolean;
+    conf?: boolean;
+    ambient?: boolean;
+    env?: "production" | "staging" | "via CONFITURE_ENV";
+    want: [string, string];
+  }> = [
+    { want: ["postgres://top@h/db", "database_url"] },
+    { ambient: true, want: [AMBIENT, "DATABASE_URL"] },
+    { env: "production", want: ["postgres://prod@h/db", "environments.production.database_url"] },
+    {
+      env: "production",
+      ambient: true,
+      want: ["postgres://prod@h/db", "environments.production.database_url"],
+    },
+    {
+      env: "via CONFITURE_ENV",
+      ambient: true,
+      want: ["postgres://prod@h/db", "environments.production.database_url"],
+    },
+    // staging defines no database_url: the ambient DATABASE_URL is next.
+    { env: "staging", ambient: true, want: [AMBIENT, "DATABASE_URL"] },
+    { env: "staging", want: ["postgres://top@h/db", "database_url"] },
+    { env: "production", conf: true, ambient: true, want: [CONF, "CONFITURE_DATABASE_URL"] },
+    { env: "production", flag: true, conf: true, ambient: true, want: [FLAG, "--database-url"] },
+    { flag: true, want: [FLAG, "--database-url"] },
+  ];
+  for (const row of table) {
+    const given = [
+      row.flag && "--database-url",
+      row.conf && "CONFITURE_DATABASE_URL",
+      row.env && `environment ${row.env}`,
+      row.ambient && "DATABASE_URL",
+    ].filter(Boolean);
+    it(`precedence: ${given.join(" + ") || "file only"} -> ${row.want[1]}`, async () => {
+      const file = `${yaml}\n  staging:\n    schema: s\n`;
+      const env: Record<string, string> = {};
+      if (row.conf) env.CONFITURE_DATABASE_URL = CONF;
+      if (row.ambient) env.DATABASE_URL = AMBIENT;
+      if (row.env === "via CONFITURE_ENV") env.CONFITURE_ENV = "production";
+      const config = await load(await project(file), {
+        env,
+        ...(row.flag ? { databaseUrl: FLAG } : {}),
+        ...(row.env && row.env !== "via CONFITURE_ENV" ? { environment: row.env } : {}),
+      });
+      expect([config.database.url, config.database.source]).toEqual(row.want);
+    });
+  }
 
   it("prefers CONFITURE_DATABASE_URL over DATABASE_URL", async () => {
     const config = await load(await project(yaml), {

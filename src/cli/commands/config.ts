@@ -5,6 +5,7 @@ import { defineCommand } from "../spec.js";
 /** The effective configuration, password redacted. */
 export const configShowCommand = defineCommand({
   name: COMMANDS.configShow,
+  example: "confiture --env production config show",
   description: "the effective configuration, secrets redacted",
   async run({ config }) {
     const shown = describeConfig(await config());

@@ -16,6 +16,8 @@ import { defineCommand, flag, required, value } from "../spec.js";
 /** Compare recorded checksums with the files (exit 3 on a problem), or accept one file with --repair. */
 export const migrateVerifyChecksumsCommand = defineCommand({
   name: COMMANDS.migrateVerifyChecksums,
+  example: "confiture migrate verify-checksums\nconfiture migrate verify-checksums --repair 002_add_email",
+  changesDatabase: (o) => o.repair !== undefined,
   description: "compare stored checksums with the files",
   options: {
     repair: value("--repair <id>", "accept this migration's current file content (recorded as an event)"),
@@ -24,7 +26,10 @@ export const migrateVerifyChecksumsCommand = defineCommand({
     const cfg = await config();
     if (options.repair) {
       const repaired = await repairChecksum(cfg, options.repair);
-      return { json: { repaired }, text: () => `Checksum of ${repaired.id} updated to ${repaired.checksum}` };
+      return {
+        json: { repaired },
+        text: () => `Checksum of ${repaired.id} updated to ${repaired.checksum}.`,
+      };
     }
     const r = await verifyChecksums(cfg);
     return {
@@ -50,6 +55,7 @@ export const migrateVerifyChecksumsCommand = defineCommand({
 /** The SHA-256 a file is recorded with (for reconstructing history by hand). */
 export const migrateChecksumCommand = defineCommand({
   name: COMMANDS.migrateChecksum,
+  example: "confiture migrate checksum 001_create_users",
   description: "print the checksum a migration file is recorded with",
   arguments: { ref: "<file-or-id>" },
   async run({ config, args }) {
@@ -61,6 +67,8 @@ export const migrateChecksumCommand = defineCommand({
 /** Record migrations up to --through as applied without running them. */
 export const migrateBaselineCommand = defineCommand({
   name: COMMANDS.migrateBaseline,
+  example: "confiture migrate baseline --through 003_add_index",
+  changesDatabase: () => true,
   description: "mark migrations up to ID as applied without running them",
   options: {
     through: required("--through <id>", "the last migration to mark"),
@@ -81,6 +89,8 @@ export const migrateBaselineCommand = defineCommand({
 /** Settle a failed no-transaction migration after manual cleanup. */
 export const migrateResolveCommand = defineCommand({
   name: COMMANDS.migrateResolve,
+  example: "confiture migrate resolve 004_concurrent_index --rolled-back",
+  changesDatabase: () => true,
   description: "settle a failed no-transaction migration after manual cleanup",
   arguments: { id: "<id>" },
   options: {

@@ -6,6 +6,7 @@ import { defineCommand, flag } from "../spec.js";
 /** Every migration's state; the library's report makes it exit 3 when one needs a person. */
 export const migrateStatusCommand = defineCommand({
   name: COMMANDS.migrateStatus,
+  example: "confiture migrate status --verbose",
   description: "each migration: applied, pending, failed, baseline, missing file, checksum mismatch",
   options: {
     verbose: flag("--verbose", "add checksums, durations, applied_by, errors, lock holder, server version"),
