@@ -201,7 +201,8 @@ function resolveDatabaseUrl(
   const found = settings.find(yaml);
   const fromEnvironment = found !== undefined && found.path[0] === "environments";
   const ambient = env.DATABASE_URL;
-  if (!fromEnvironment && ambient !== undefined && ambient !== "") return { url: ambient, source: "DATABASE_URL" };
+  if (!fromEnvironment && ambient !== undefined && ambient !== "")
+    return { url: ambient, source: "DATABASE_URL" };
   if (found === undefined) return { url: undefined, source: undefined };
   const key = keyPathText(found.path);
   try {

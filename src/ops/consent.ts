@@ -22,7 +22,12 @@ interface Target {
  * Throws PROTECTED_ENVIRONMENT when the environment is protected, `force` is not set and no
  * person can be asked. `action` completes "rolling back needs --force"; `database` names it.
  */
-export function refuseWithoutConsent(target: Target, action: string, database: string, opts: ConsentOptions): void {
+export function refuseWithoutConsent(
+  target: Target,
+  action: string,
+  database: string,
+  opts: ConsentOptions,
+): void {
   if (!target.protected || opts.force || opts.confirm) return;
   throw new UsageError(
     `environment "${target.environment ?? "this environment"}" (${database}) is protected: ${action} needs --force ` +
