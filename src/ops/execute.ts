@@ -86,9 +86,13 @@ export interface ChangePlan<R> {
     | undefined;
 }
 
+const CREATING_HISTORY = "creating the history tables";
+
 /** Where a run is, for a lost connection's message. */
 interface Progress<R> {
   phase: string;
+  /** The backend that ran the plan, and its application_name, once connected. */
+  backend: { pid: number; applicationName: string } | undefined;
   step: ChangeStep<R> | undefined;
   done: Array<StepDone<R>>;
 }
@@ -102,7 +106,7 @@ export async function executeChange<R>(plan: ChangePlan<R>): Promise<Array<StepD
   const dryRun = plan.dryRun === true;
   const consent = dryRun ? undefined : plan.consent;
   if (consent) refuseWithoutConsent(context, consent.action, describeTarget(context.connection), consent);
-  const progress: Progress<R> = { phase: "connecting", step: undefined, done: [] };
+  const progress: Progress<R> = { phase: "connecting", backend: undefined, step: undefined, done: [] };
   const command = () => {
     const c = plan.audit.command;
     return typeof c === "function" ? c() : (c ?? context.command);
@@ -110,6 +114,7 @@ export async function executeChange<R>(plan: ChangePlan<R>): Promise<Array<StepD
   try {
     return await withSession(context.connection, (session) => {
       refuseReadOnly(session);
+      progress.backend = { pid: session.pid, applicationName: session.applicationName };
       progress.phase = "taking the migration lock";
       return withMigrationLock(session, context.lockKey, context.lockTimeoutMs, () =>
         runLocked(plan, session, progress, command),
@@ -143,13 +148,14 @@ async function runLocked<R>(
     inDryRunTransaction = true;
   };
   try {
-    progress.phase = "reading history";
     // A plan that must read a complete history (hand-made tables lack columns) upgrades it
     // first, inside the dry-run transaction when there is one. Otherwise prepare reads
     // outside it: a missing table must not abort the transaction before it began its work.
     const ensureFirst = plan.ensureHistory === "before-prepare";
     if (dryRun && ensureFirst) await begin();
+    progress.phase = CREATING_HISTORY;
     if (ensureFirst) await history.ensure();
+    progress.phase = "reading history";
     const steps = await plan.prepare({ session, history });
     if (plan.consent && !dryRun) {
       const { action, describe } = plan.consent;
@@ -161,7 +167,7 @@ async function runLocked<R>(
       if (!inDryRunTransaction) await begin();
     }
     // Otherwise only now, with every step prepared and validated, is anything created.
-    progress.phase = "creating the history tables";
+    progress.phase = CREATING_HISTORY;
     if (plan.ensureHistory === "before-steps") await history.ensure();
     for (const [index, step] of steps.entries()) {
       plan.onStep?.(step, index, steps.length);
@@ -219,12 +225,15 @@ async function explainLoss<R>(
   if (dryRun) {
     truth = "it was a dry run, so the server rolled everything back and nothing was changed";
   } else if (step === undefined) {
+    const again = 'run the command again once the server is reachable (see "confiture migrate status")';
     truth =
-      done.length === 0
-        ? 'no change had been made; run the command again once the server is reachable (see "confiture migrate status")'
-        : `every step had finished (${done.map((d) => d.id).join(", ")}); only the audit record may be missing`;
+      done.length > 0
+        ? `every step had finished (${done.map((d) => d.id).join(", ")}); only the audit record may be missing`
+        : progress.phase === CREATING_HISTORY
+          ? `no step had started, so nothing was applied or rolled back (Confiture's history tables may have been created); ${again}`
+          : `no change had been made; ${again}`;
   } else {
-    truth = await withReconnected(context, async (history) => {
+    truth = await withReconnected(context, progress.backend, async (history) => {
       const message = step.afterLoss
         ? await step.afterLoss(history)
         : `whether ${step.id} took effect is not known: check the database before running it again`;
@@ -238,24 +247,34 @@ async function explainLoss<R>(
       );
       return message;
     }).catch(
-      () =>
-        `the server could not be reached again, so whether ${step.id} was applied is unknown: ` +
-        'run "confiture migrate status" once the server is reachable',
+      (err: unknown) =>
+        `${err instanceof StillRunning ? err.message : "the server could not be reached again"}, so whether ${step.id} was applied is unknown: ` +
+        'run "confiture migrate status" once the server is reachable and that session has ended',
     );
   }
   const explained = lost.during(progress.phase, truth);
   return plan.annotateFailure && !dryRun ? plan.annotateFailure(explained, done, dryRun) : explained;
 }
 
-/** A short-lived second session to read what the first one can no longer tell. */
+/** The session that ran the step could not be ended, so its transaction may still commit. */
+class StillRunning extends Error {}
+
+/**
+ * A short-lived second session to read what the first one can no longer tell. The first
+ * session's backend may outlive the client's connection (a server that has not noticed, a
+ * statement that does not check) and could still commit after history was read; so it is
+ * ended first (`pg_terminate_backend`, only if it is still ours) and awaited: once it is gone,
+ * its transaction is either committed or rolled back for good, and history tells which.
+ */
 async function withReconnected<T>(
   context: RunContext,
+  backend: Progress<unknown>["backend"],
   fn: (history: HistoryStore) => Promise<T>,
 ): Promise<T> {
   let lastError: unknown;
   // A restarting server refuses connections for a moment; try for a few seconds.
   for (let attempt = 0; attempt < 4; attempt++) {
-    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (attempt > 0) await sleep(1000);
     let session: Session;
     try {
       session = await openSession({
@@ -267,6 +286,7 @@ async function withReconnected<T>(
       continue;
     }
     try {
+      if (backend) await endBackend(session, backend);
       return await fn(historyStore(session, context.tables));
     } finally {
       await session.close();
@@ -274,6 +294,28 @@ async function withReconnected<T>(
   }
   throw lastError;
 }
+
+/** Terminate the old backend if it still runs (same pid and application), and wait until it is gone. */
+async function endBackend(
+  session: Session,
+  backend: { pid: number; applicationName: string },
+): Promise<void> {
+  // The application_name check keeps a reused pid (after a server restart) from being hit.
+  const ours = "select 1 from pg_stat_activity where pid = $1 and starts_with(application_name, $2)";
+  const alive = async () => (await session.query(ours, [backend.pid, backend.applicationName])).length > 0;
+  if (!(await alive())) return;
+  await session.query(
+    `select pg_terminate_backend(pid) from pg_stat_activity where pid = $1 and starts_with(application_name, $2)`,
+    [backend.pid, backend.applicationName],
+  );
+  for (let i = 0; i < 50; i++) {
+    if (!(await alive())) return;
+    await sleep(100);
+  }
+  throw new StillRunning(`the session that ran it (pid ${backend.pid}) could not be ended`);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function refuseReadOnly(session: Session): void {
   if (session.readOnly === null) return;

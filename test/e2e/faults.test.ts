@@ -243,6 +243,30 @@ describe("defect 2: the server's reply to a transactional migration is lost", ()
     await expectLockFreed(query(db));
   });
 
+  it("a migration still running on the server when the reply is lost: its session is ended before history is read", async () => {
+    const schema = "d2_running";
+    // 002 keeps running on the server after the client's connection is gone: it sleeps with the
+    // server's own dead-client check off, then commits unless its backend is ended first.
+    const p = await project(schema, {
+      "001_t1.up.sql": `create table ${schema}.t1 (id int);\n`,
+      "002_t2.up.sql": `set local client_connection_check_interval = 0;\nselect pg_sleep(2);\ncreate table ${schema}.t2 (id int);\n`,
+    });
+    const px = await proxy(db, {
+      action: "drop-reply",
+      closeAfterMs: 50,
+      at: { message: queryContaining(`create table ${schema}.t2`) },
+    });
+    const r = await run(p, ["migrate", "up"], px.url);
+    expect(r.code, show(r, px)).toBe(5);
+    const line = expectOneErrorLine(r);
+    // Give a backend that was left running time to finish: what was said must still hold.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const recorded = (await historyRows(query(db), schema)).get("002_t2")?.status === "applied";
+    expect(await relationExists(query(db), schema, "t2")).toBe(recorded);
+    expect(line).toContain(recorded ? "history shows it was applied" : "history shows it was not applied");
+    await expectLockFreed(query(db));
+  });
+
   it("text: when the tool cannot reconnect, the outcome is unknown (never a guess)", async () => {
     const schema = "d2_unknown";
     const p = await project(schema, files(schema));
