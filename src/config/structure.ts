@@ -1,9 +1,12 @@
 /**
- * Structural validation of confiture.yaml with zod: known keys only, at every level, and the
+ * Structural validation of confiture.yaml with zod (its small build, zod/mini): known keys only, at every level, and the
  * right YAML type for each. Values that may still contain `${VAR}` are checked later, after
  * expansion (values.ts). Messages are written here from the issue, never zod's own text.
  */
-import { type ZodType, z } from "zod";
+import * as z from "zod/mini";
+
+type ZodType = z.ZodMiniType;
+
 import { ConfigError } from "../errors.js";
 import { clipRedacted, redactText } from "../redact/index.js";
 import type { ValueKind } from "./definition.js";
@@ -36,13 +39,13 @@ function rawSchema(kind: ValueKind): ZodType {
     case "lock-duration":
     case "compress":
     case "retention":
-      return z.union([z.string(), z.number()]).nullish();
+      return z.nullish(z.union([z.string(), z.number()]));
     case "boolean":
-      return z.union([z.string(), z.boolean()]).nullish();
+      return z.nullish(z.union([z.string(), z.boolean()]));
     case "commands":
-      return z.array(z.string()).nullish();
+      return z.nullish(z.array(z.string()));
     default:
-      return z.string().nullish();
+      return z.nullish(z.string());
   }
 }
 
@@ -54,18 +57,18 @@ function layerShape(kinds: Record<string, ValueKind>): Record<string, ZodType> {
     for (const [key, kind] of Object.entries(leaves)) {
       sectionShape[key] = rawSchema(kind);
     }
-    shape[section] = z.strictObject(sectionShape).nullish();
+    shape[section] = z.nullish(z.strictObject(sectionShape));
   }
   return shape;
 }
 
-const environmentSchema = z.strictObject(layerShape({ ...LAYER_SCALARS, ...ENVIRONMENT_ONLY })).nullish();
-const fileSchema = z
-  .strictObject({
+const environmentSchema = z.nullish(z.strictObject(layerShape({ ...LAYER_SCALARS, ...ENVIRONMENT_ONLY })));
+const fileSchema = z.nullish(
+  z.strictObject({
     ...layerShape(LAYER_SCALARS),
-    environments: z.record(z.string(), environmentSchema).nullish(),
-  })
-  .nullish();
+    environments: z.nullish(z.record(z.string(), environmentSchema)),
+  }),
+);
 
 /** At most this many problems are spelled out; the rest are counted. */
 const PROBLEMS_SHOWN = 20;

@@ -75,7 +75,7 @@ export async function readConfigSource(path: string, cwd: string): Promise<Confi
   }
 
   // Loaded only when there is a file to read: it is a measurable share of start-up time.
-  const yaml = await import("yaml");
+  const yaml = await import("./yaml-lib.js");
   const { isAlias, isMap, isSeq, LineCounter, parseDocument } = yaml;
   const lineCounter = new LineCounter();
   // prettyErrors would append the offending source line to messages, and that line may hold a

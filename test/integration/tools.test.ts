@@ -346,8 +346,9 @@ describe("stopping", () => {
   });
 
   it("no child outlives a process that exits on SIGTERM, and its query is cancelled", async () => {
-    const built = fileURLToPath(new URL("../../dist/tools/index.js", import.meta.url));
-    expect(existsSync(built), "dist/tools/index.js is missing: run `npm run build` first").toBe(true);
+    // The library entry users import (the bundle `npm run build` writes).
+    const built = fileURLToPath(new URL("../../dist/index.js", import.meta.url));
+    expect(existsSync(built), "dist/index.js is missing: run `npm run build` first").toBe(true);
     const marker = "tools-exit-marker";
     const script = join(tmp, "exit-on-sigterm.mjs");
     await writeFile(

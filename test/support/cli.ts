@@ -3,11 +3,20 @@
  * e2e tests need `npm run build` first (the `test` script does it).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-/** Absolute path of the built CLI entry point (dist/cli/bin.js of this repository). */
-export const CLI_BIN = fileURLToPath(new URL("../../dist/cli/bin.js", import.meta.url));
+const packageJson = fileURLToPath(new URL("../../package.json", import.meta.url));
+/**
+ * Absolute path of the CLI users run: package.json's `bin.confiture` (the bundle that
+ * `npm run build` writes and `npm pack` ships), so the tests run what users run.
+ */
+export const CLI_BIN = fileURLToPath(
+  new URL(
+    (JSON.parse(readFileSync(packageJson, "utf8")) as { bin: { confiture: string } }).bin.confiture,
+    new URL("../../", import.meta.url),
+  ),
+);
 
 /** Options for runCli / spawnCli. */
 export interface CliOptions {

@@ -10,7 +10,7 @@ export const configShowCommand = defineCommand({
   async run({ config }) {
     const shown = describeConfig(await config());
     // Loaded here, not at start-up: only this command prints YAML.
-    const { stringify } = await import("yaml");
+    const { stringify } = await import("../yaml-text.js");
     return { json: { config: shown }, text: () => stringify(shown).trimEnd() };
   },
 });
