@@ -33,8 +33,11 @@ export interface HistoryRecord {
   error: string | null;
 }
 
-/** All rows, oldest first. Returns [] when the table does not exist (one round trip either way). */
-export async function readHistory(session: Session, t: HistoryTables): Promise<AppliedRow[]> {
+/**
+ * All rows, oldest first, or null when the table does not exist (one round trip either way).
+ * Rows read prove that the table has every column Confiture writes: the query names them all.
+ */
+export async function readHistory(session: Session, t: HistoryTables): Promise<AppliedRow[] | null> {
   let rows: Array<{
     version: string;
     name: string | null;
@@ -56,7 +59,7 @@ export async function readHistory(session: Session, t: HistoryTables): Promise<A
     );
   } catch (err) {
     if (err instanceof SqlError && (err.server.sqlstate === "42P01" || err.server.sqlstate === "3F000"))
-      return [];
+      return null;
     throw err;
   }
   return rows.map((r) => ({

@@ -54,12 +54,19 @@ export interface HistoryStore {
  * @example const rows = await historyStore(session, { schema: "public", trackingTable: "confiture_migrations" }).read();
  */
 export function historyStore(session: Session, tables: HistoryTables): HistoryStore {
+  // Set when read() succeeded on this session: the tracking table then has every column, and
+  // ensure() need not inspect them again (an information_schema query, ~10 ms, on every `up`).
+  let readComplete = false;
   return {
     tables,
     exists: () => trackingTableExists(session, tables),
-    ensure: () => ensureHistoryTables(session, tables),
+    ensure: () => ensureHistoryTables(session, tables, { columnsKnownComplete: readComplete }),
     recreateWithBackup: () => recreateTrackingTable(session, tables),
-    read: () => readHistory(session, tables),
+    read: async () => {
+      const rows = await readHistory(session, tables);
+      readComplete = rows !== null;
+      return rows ?? [];
+    },
     record: (row) => writeHistoryRow(session, tables, row),
     setNote: (version, note) => updateHistoryNote(session, tables, version, note),
     setChecksum: (version, checksum) => updateHistoryChecksum(session, tables, version, checksum),

@@ -60,9 +60,15 @@ async function relationExists(session: Session, schema: string, name: string): P
 
 /**
  * Create the schema, the tracking table and the events table when missing, and add any column
- * a hand-made or older tracking table lacks. Call only while holding the migration lock.
+ * a hand-made or older tracking table lacks (unless the caller has just read every column of it,
+ * `columnsKnownComplete`). One round trip when nothing is missing. Call only while holding the
+ * migration lock.
  */
-export async function ensureHistoryTables(session: Session, t: HistoryTables): Promise<{ created: boolean }> {
+export async function ensureHistoryTables(
+  session: Session,
+  t: HistoryTables,
+  opts: { columnsKnownComplete?: boolean } = {},
+): Promise<{ created: boolean }> {
   const rows = await session.query<{ tracking: boolean; events: boolean; schema: boolean }>(
     `select to_regclass($1) is not null as tracking, to_regclass($2) is not null as events,
             exists (select from pg_namespace where nspname = $3) as schema`,
@@ -75,6 +81,7 @@ export async function ensureHistoryTables(session: Session, t: HistoryTables): P
     await session.query(trackingDdl(t.schema, t.trackingTable));
     return { created: true };
   }
+  if (opts.columnsKnownComplete === true) return { created: false };
   const present = await session.query<{ column_name: string }>(
     "select column_name from information_schema.columns where table_schema = $1 and table_name = $2",
     [t.schema, t.trackingTable],

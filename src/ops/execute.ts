@@ -63,7 +63,8 @@ export interface ChangePlan<R> {
   consent?: (ConsentOptions & { action: string; describe?: () => string[] }) | undefined;
   /**
    * Create the history tables when missing (and add columns an older table lacks): before
-   * `prepare` when it must read a complete history, or only once every step is prepared.
+   * `prepare` when it must read a complete history, or only once every step is prepared (and
+   * then only when there is a step to run).
    */
   ensureHistory?: "before-prepare" | "before-steps" | undefined;
   /** With the lock held and before anything changes: read state, refuse what must be refused, return the steps. */
@@ -166,9 +167,10 @@ async function runLocked<R>(
       if (blocked) throw plan.refuseDryRun?.(blocked) ?? cannotDryRun(blocked);
       if (!inDryRunTransaction) await begin();
     }
-    // Otherwise only now, with every step prepared and validated, is anything created.
+    // Otherwise only now, with every step prepared and validated, is anything created; and
+    // nothing at all when there is nothing to run (a no-op `up` only reads).
     progress.phase = CREATING_HISTORY;
-    if (plan.ensureHistory === "before-steps") await history.ensure();
+    if (plan.ensureHistory === "before-steps" && steps.length > 0) await history.ensure();
     for (const [index, step] of steps.entries()) {
       plan.onStep?.(step, index, steps.length);
       progress.phase = `running ${step.id}`;
