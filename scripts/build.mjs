@@ -1,27 +1,25 @@
 #!/usr/bin/env node
-import { execFileSync } from "node:child_process";
 /**
- * The build: what `npm pack` ships and what `bin` runs.
+ * The build: what `npm pack` ships and what `bin` runs (README "Build").
  *
- *   dist/index.js, dist/cli/bin.js   esbuild bundles (ESM, code splitting: lazy imports stay lazy,
- *   dist/chunks/*.js                 shared code lives once), dependencies bundled except
- *                                    libpg-query (its WebAssembly file is loaded from its package)
- *   dist/**\/*.js.map                 source maps; `--debug` turns them on so stack traces name src/
- *   dist/**\/*.d.ts                   tsc declarations for the library entry
+ *   dist/index.js, dist/chunks/   the library: an ESM bundle (lazy imports stay separate chunks)
+ *   dist/cli/bin.js               the `confiture` binary: a small ESM entry (--version, process set-up)
+ *   dist/cli/confiture.cjs        the CLI: one CommonJS bundle, loaded by bin.js through a V8 code
+ *                                 cache (src/cli/load-cli.ts)
+ *   *.map                         source maps; `--debug` turns them on so stack traces name src/
+ *   *.d.ts                        tsc declarations for the library entry
+ *
+ * Dependencies are bundled, except libpg-query: its WebAssembly file is loaded from its package.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
 
-await build({
-  entryPoints: { index: "src/index.ts", "cli/bin": "src/cli/bin.ts" },
-  outdir: "dist",
-  chunkNames: "chunks/[name]-[hash]",
+const common = {
   bundle: true,
-  splitting: true,
-  format: "esm",
   platform: "node",
   target: "node20",
   sourcemap: "linked",
@@ -29,17 +27,45 @@ await build({
   legalComments: "eof",
   external: ["libpg-query"],
   define: { __CONFITURE_VERSION__: JSON.stringify(pkg.version) },
-  // CommonJS dependencies (pg) call require() for Node's built-in modules.
-  banner: {
-    js: 'import { createRequire as __confitureRequire } from "node:module"; const require = __confitureRequire(import.meta.url);',
-  },
   logLevel: "warning",
-});
+};
+// CommonJS dependencies (pg) call require() for Node's built-in modules; an ESM bundle has none.
+const esmRequire = {
+  js: 'import { createRequire as __confitureRequire } from "node:module"; const require = __confitureRequire(import.meta.url);',
+};
+
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: { index: "src/index.ts" },
+    outdir: "dist",
+    chunkNames: "chunks/[name]-[hash]",
+    splitting: true,
+    format: "esm",
+    banner: esmRequire,
+  }),
+  build({
+    ...common,
+    entryPoints: { bin: "src/cli/bin.ts" },
+    outdir: "dist/cli",
+    format: "esm",
+    // load-cli.ts reads confiture.cjs by path; main.js is only a type import there.
+  }),
+  build({
+    ...common,
+    entryPoints: { confiture: "src/cli/main.ts" },
+    outdir: "dist/cli",
+    outExtension: { ".js": ".cjs" },
+    format: "cjs",
+    // vm.Script (the code cache) has no loader for import(): lazy imports become require().
+    supported: { "dynamic-import": false },
+    define: { ...common.define, "import.meta.url": "__confitureModuleUrl" },
+    banner: { js: 'const __confitureModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  }),
+]);
 
 execFileSync(
   process.execPath,
   ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json", "--emitDeclarationOnly"],
-  {
-    stdio: "inherit",
-  },
+  { stdio: "inherit" },
 );

@@ -52,13 +52,19 @@ export function failureEvent(
 }
 
 /**
- * Append to confiture_events (creating it if needed). Details are redacted. Never throws:
+ * Append to confiture_events (creating it if needed, unless `tableKnown`: this session already
+ * ensured it). Details are redacted. Never throws:
  * auditing must not mask the real outcome; returns whether the row was written.
  */
-export async function recordEvent(session: Session, t: HistoryTables, event: EventRecord): Promise<boolean> {
+export async function recordEvent(
+  session: Session,
+  t: HistoryTables,
+  event: EventRecord,
+  opts: { tableKnown?: boolean } = {},
+): Promise<boolean> {
   if (session.closed) return false;
   try {
-    await session.query(eventsDdl(t.schema));
+    if (opts.tableKnown !== true) await session.query(eventsDdl(t.schema));
     await session.query(
       `insert into ${qualify(t.schema, EVENTS_TABLE)} (host, command, environment, outcome, details)
        values ($1, $2, $3, $4, $5::jsonb)`,

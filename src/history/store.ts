@@ -57,10 +57,16 @@ export function historyStore(session: Session, tables: HistoryTables): HistorySt
   // Set when read() succeeded on this session: the tracking table then has every column, and
   // ensure() need not inspect them again (an information_schema query, ~10 ms, on every `up`).
   let readComplete = false;
+  // Set once ensure() has made sure the events table exists: recordEvent skips its own check.
+  let eventsTableKnown = false;
   return {
     tables,
     exists: () => trackingTableExists(session, tables),
-    ensure: () => ensureHistoryTables(session, tables, { columnsKnownComplete: readComplete }),
+    ensure: async () => {
+      const result = await ensureHistoryTables(session, tables, { columnsKnownComplete: readComplete });
+      eventsTableKnown = true;
+      return result;
+    },
     recreateWithBackup: () => recreateTrackingTable(session, tables),
     read: async () => {
       const rows = await readHistory(session, tables);
@@ -72,7 +78,7 @@ export function historyStore(session: Session, tables: HistoryTables): HistorySt
     setChecksum: (version, checksum) => updateHistoryChecksum(session, tables, version, checksum),
     remove: (version) => deleteHistoryRow(session, tables, version),
     inline: (change) => inlineHistoryStatement(tables, change),
-    recordEvent: (event) => recordEvent(session, tables, event),
+    recordEvent: (event) => recordEvent(session, tables, event, { tableKnown: eventsTableKnown }),
     readEvents: (query) => readEvents(session, tables, query),
   };
 }
