@@ -78,6 +78,27 @@ export interface MigrationsDirContext {
  * @example const files = await readMigrations(config.migrationsDir, config);
  */
 export async function readMigrations(dir: string, context?: MigrationsDirContext): Promise<MigrationFile[]> {
+  return readListed(await listMigrations(dir, context));
+}
+
+/** A migration found in the directory and checked by name and kind, not read yet. */
+export interface ListedMigration {
+  id: string;
+  version: bigint;
+  name: string;
+  upPath: string;
+  downPath: string | undefined;
+}
+
+/**
+ * The migrations directory listed and validated (names, ids, kinds of entry, duplicate
+ * versions, orphan down files), in version order, without reading any file: `status` lists
+ * first, then reads and hashes the files while its history query is on the server.
+ */
+export async function listMigrations(
+  dir: string,
+  context?: MigrationsDirContext,
+): Promise<ListedMigration[]> {
   let entries: Dirent[];
   try {
     const st = await stat(dir);
@@ -141,22 +162,24 @@ export async function readMigrations(dir: string, context?: MigrationsDirContext
       );
     }
   }
-  const list = [...ups.entries()].sort((a, b) => (a[1].version < b[1].version ? -1 : 1));
+  return [...ups.entries()]
+    .sort((a, b) => (a[1].version < b[1].version ? -1 : 1))
+    .map(([id, u]) => ({ id, version: u.version, name: u.name, upPath: u.file, downPath: downs.get(id) }));
+}
+
+/** Read and hash listed migrations (synchronously, one reusable buffer). */
+export function readListed(listed: ListedMigration[]): MigrationFile[] {
   const reader = new SqlFileReader();
-  return list.map(([id, u]) => {
-    const { checksum, text } = reader.read(u.file);
+  return listed.map((u) => {
+    const { checksum, text } = reader.read(u.upPath);
     let upSql = text;
     return {
-      id,
-      version: u.version,
-      name: u.name,
-      upPath: u.file,
-      downPath: downs.get(id),
+      ...u,
       checksum,
       // Only pending migrations need their text; decoding thousands of applied ones would
       // dominate `status` at scale, so it is read again on first use.
       get upSql(): string {
-        upSql ??= decodeSql(u.file, readOrExplain(u.file));
+        upSql ??= decodeSql(u.upPath, readOrExplain(u.upPath));
         return upSql;
       },
     };

@@ -6,7 +6,7 @@ import type { ConfitureConfig } from "../config/index.js";
 import { type LockHolder, lockHolder } from "../db/advisory-lock.js";
 import { inspect, runContext } from "../ops/context.js";
 import { type CheckReport, type Finding, report } from "../ops/report.js";
-import { readMigrations } from "./files.js";
+import { listMigrations, readListed } from "./files.js";
 import { checkChecksums } from "./history-checks.js";
 
 export type MigrationState =
@@ -58,11 +58,15 @@ export async function migrationStatus(
   config: ConfitureConfig,
   opts: { verbose?: boolean } = {},
 ): Promise<StatusResult> {
-  const files = await readMigrations(config.migrationsDir, config);
+  const listed = await listMigrations(config.migrationsDir, config);
   const run = runContext(config, COMMANDS.migrateStatus);
   const { tables, lockKey } = run;
   return inspect(run, async ({ session, history: store }) => {
-    const history = await store.read();
+    // The history query is sent first; the files are read and hashed while the server answers.
+    const reading = store.read();
+    reading.catch(() => {}); // awaited below; a file error thrown first must not leave it unobserved
+    const files = readListed(listed);
+    const history = await reading;
     const exists = history.length > 0 || (await store.exists());
     const rows = new Map(history.map((r) => [r.version, r]));
     const problemsById = new Map(checkChecksums(files, history).map((p) => [p.id, p]));
