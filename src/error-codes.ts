@@ -72,6 +72,11 @@ export const ERROR_CODES = {
   },
   TOOL_TOO_OLD: { category: "usage", meaning: "a PostgreSQL program is older than the server" },
   CHECKSUM_MISMATCH: { category: "check", meaning: "an applied migration's file changed" },
+  HISTORY_LOST: {
+    category: "check",
+    meaning:
+      "the history is empty but the managed schema already holds objects (lost history, not a new database)",
+  },
   FAILED_MIGRATION_PRESENT: { category: "check", meaning: "a migration is recorded as failed" },
   MIGRATION_FILE_MISSING: { category: "check", meaning: "an applied migration's file is gone" },
   LOCK_TIMEOUT: { category: "locked", meaning: "the migration lock was not released within `lock_timeout`" },

@@ -1,6 +1,8 @@
 /**
  * `migrate status`: every migration with its state, read-only (takes no lock, creates nothing).
  */
+
+import type { UserObjects } from "../catalog/index.js";
 import { COMMANDS } from "../commands.js";
 import type { ConfitureConfig } from "../config/index.js";
 import { type LockHolder, lockHolder } from "../db/advisory-lock.js";
@@ -8,6 +10,7 @@ import { inspect, runContext } from "../ops/context.js";
 import { type CheckReport, type Finding, report } from "../ops/report.js";
 import { listMigrations, readListed } from "./files.js";
 import { checkChecksums } from "./history-checks.js";
+import { lostHistoryMessage, untrackedObjects } from "./lost-history.js";
 
 export type MigrationState =
   | "applied"
@@ -40,10 +43,15 @@ export interface StatusResult {
   trackingTableExists: boolean;
   migrations: MigrationStatusEntry[];
   counts: Record<MigrationState, number>;
-  /** True when something needs a person: failed, checksum mismatch, or missing file. */
+  /** True when something needs a person: failed, checksum mismatch, missing file, or lost history. */
   problems: boolean;
-  /** One finding per migration that needs a person, most serious kind first. */
+  /** One finding per migration that needs a person, most serious kind first (lost history before all). */
   report: CheckReport;
+  /**
+   * Set when the history is empty but the managed schema already holds user objects (how many,
+   * and the first few): lost history, not a new database. Null otherwise.
+   */
+  untrackedObjects: UserObjects | null;
   lockHolder?: LockHolder | null;
   serverVersion?: string;
 }
@@ -120,6 +128,13 @@ export async function migrationStatus(
     } as Record<MigrationState, number>;
     for (const e of entries) counts[e.state]++;
     const findings = statusFindings(entries);
+    // Empty history over a schema that already holds objects: lost history, not a new database.
+    const untracked = history.length === 0 ? await untrackedObjects(session, tables) : undefined;
+    const lost =
+      untracked !== undefined && untracked.count > 0 ? lostHistoryMessage(tables, untracked) : undefined;
+    if (lost !== undefined) {
+      findings.unshift({ code: "HISTORY_LOST", severity: "critical", subject: tables.schema, message: lost });
+    }
     const result: StatusResult = {
       database: session.database,
       schema: tables.schema,
@@ -128,10 +143,11 @@ export async function migrationStatus(
       migrations: entries,
       counts,
       problems: findings.length > 0,
-      report: report(
-        findings,
-        () =>
-          `${counts.failed} failed, ${counts["checksum mismatch"]} checksum mismatch(es), ${counts["missing file"]} missing file(s)`,
+      untrackedObjects: lost !== undefined ? (untracked ?? null) : null,
+      report: report(findings, () =>
+        lost !== undefined
+          ? lost
+          : `${counts.failed} failed, ${counts["checksum mismatch"]} checksum mismatch(es), ${counts["missing file"]} missing file(s)`,
       ),
     };
     if (opts.verbose) {

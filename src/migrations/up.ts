@@ -4,12 +4,13 @@
  */
 import { COMMANDS } from "../commands.js";
 import type { ConfitureConfig } from "../config/index.js";
-import { CheckFailedError, UsageError } from "../errors.js";
+import { CheckFailedError, MigrationFailedError, UsageError } from "../errors.js";
 import { runContext } from "../ops/context.js";
 import { type ChangeStep, executeChange } from "../ops/execute.js";
 import { checksumOf } from "./checksum.js";
 import { findMigration, type MigrationFile, readMigrations, readSqlFile } from "./files.js";
 import { checkChecksums, requireSettled } from "./history-checks.js";
+import { ALREADY_EXISTS, ALREADY_EXISTS_NOTE, lostHistoryMessage, untrackedObjects } from "./lost-history.js";
 import { type PreparedScript, prepareScript } from "./preflight.js";
 import type { RunnerEvent } from "./runner.js";
 import { type AppliedMigration, migrationStep } from "./step.js";
@@ -23,6 +24,11 @@ export interface UpOptions {
   dryRun?: boolean | undefined;
   /** Refuse to start when an applied migration's file changed (default true; false skips the check). */
   verifyChecksums?: boolean | undefined;
+  /**
+   * Apply migrations even though the history is empty and the managed schema already holds
+   * objects (by default that is refused as lost history, HISTORY_LOST).
+   */
+  adoptNonEmpty?: boolean | undefined;
   /**
    * Progress: `applying` as a migration starts, `applied` as soon as it is committed (in a dry
    * run: ran, to be rolled back with the rest), so a caller can report it whatever comes later.
@@ -62,6 +68,7 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
   const warnings: string[] = [];
   const remaining: string[] = [];
   let alreadyApplied = 0;
+  let historyWasEmpty = false;
   /** The step, telling `applied` once it has run (committed, unless this is a dry run). */
   const announced = (step: ChangeStep<AppliedMigration>): ChangeStep<AppliedMigration> => ({
     ...step,
@@ -78,6 +85,7 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
     async prepare({ session, history }) {
       const rows = await history.read();
       requireSettled(rows, "up");
+      historyWasEmpty = rows.length === 0;
       // On by default, as Flyway's validate-on-migrate: an edited applied file means the
       // database and the repository disagree about what was applied.
       if (opts.verifyChecksums !== false) refuseChangedFiles(files, rows);
@@ -94,6 +102,16 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
           const message = `${f.id} is older than the newest applied migration ${newestApplied.id}; applying it out of order`;
           warnings.push(message);
           opts.onEvent?.({ type: "warning", message });
+        }
+      }
+      if (historyWasEmpty && pending.length > 0 && opts.adoptNonEmpty !== true) {
+        const found = await untrackedObjects(session, context.tables);
+        if (found.count > 0) {
+          throw new CheckFailedError(
+            "HISTORY_LOST",
+            `refusing to migrate: ${lostHistoryMessage(context.tables, found)}. Nothing was applied.`,
+            { details: { untrackedObjects: found } },
+          );
         }
       }
       const scripts = await prepareAll(pending, session.serverVersionNum);
@@ -113,7 +131,13 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
         ran.length > 0 ? { applied: ran.map((a) => a.id), target: target?.id ?? null } : undefined,
       failure: (ran) => ({ applied: ran.map((a) => a.id) }),
     },
-    annotateFailure: (err, ran, dry) => {
+    annotateFailure: (failure, ran, dry) => {
+      // "relation already exists" after starting from empty history: the advice is not to edit the file.
+      const sqlstate = failure instanceof MigrationFailedError ? failure.sqlstate : undefined;
+      const err =
+        historyWasEmpty && sqlstate !== undefined && ALREADY_EXISTS.has(sqlstate)
+          ? failure.withNote(ALREADY_EXISTS_NOTE)
+          : failure;
       if (ran.length === 0) return err;
       const ids = ran.map((a) => a.id);
       const note = dry

@@ -150,8 +150,16 @@ describe("init --force", () => {
       { t: "confiture_migrations", n: 8 },
       { t: "confiture_migrations_backup", n: 8 },
     ]);
+    // The schema still holds what the migrations created: lost history, not a new database
+    // (exit 3). The backup of the history is Confiture's own table, not one of the user's.
     const status = await cli(["migrate", "status", "--format", "json"]);
-    expect(expectJson(status, 0, true).counts).toMatchObject({ pending: 3, applied: 0 });
+    const lost = expectJson(status, 3, false);
+    expect(lost.counts).toMatchObject({ pending: 3, applied: 0 });
+    expect(lost.error?.code).toBe("HISTORY_LOST");
+    expect(lost.untrackedObjects).toEqual({
+      count: 3,
+      sample: ["a", "b", "c"].map((name) => ({ kind: "table", name })),
+    });
 
     const again = await cli(["init", "--force", "--format", "json"]);
     const doc = expectJson(again, 0, true);
@@ -190,9 +198,15 @@ describe("runbook Scenario 4: lost migration history, manual reconstruction", ()
     expect(m, init.stdout).not.toBeNull();
     expect(await versions("public.confiture_migrations_backup")).toEqual(["001_create_users"]);
     expect(await versions(`public.${m![1]}`)).toEqual(["001_create_users"]);
+    // Lost history is not mistaken for a new database (exit 3): the message names what the
+    // schema holds (users; neither history backup counts) and the ways forward.
     const lost = await cli(["migrate", "status"]);
-    expect(lost.code, lost.stdout).toBe(0);
+    expect(lost.code, lost.stdout).toBe(3);
     expect(lost.stdout).toMatch(/^001_create_users\s+pending/m);
+    expect(lost.stdout).toContain(
+      "The history (public.confiture_migrations) is empty but schema public already holds 1 object(s): table users: this looks like lost history, not a new database.",
+    );
+    expect(lost.stdout).toContain('"confiture migrate baseline --through ID"');
 
     // "If sync-history is not available": manual reconstruction, exactly as written.
     const check = await db.query<{ exists: boolean }>(

@@ -39,6 +39,10 @@ export const migrateUpCommand = defineCommand({
       "--verify-checksums",
       "refuse to start when an applied migration's file changed (the default; --no-verify-checksums skips it)",
     ),
+    adoptNonEmpty: flag(
+      "--adopt-non-empty",
+      "apply even though the history is empty and the schema already holds objects (refused by default as lost history)",
+    ),
   },
   async run({ out, config, options }) {
     const r = await migrateUp(await config(), {

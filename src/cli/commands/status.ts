@@ -36,6 +36,9 @@ export const migrateStatusCommand = defineCommand({
           "",
           summary || "0 migrations",
         ];
+        // Lost history shows in no row of the table: said in full, as a sentence.
+        const lost = r.untrackedObjects !== null ? r.report.failure?.message : undefined;
+        if (lost !== undefined) lines.push("", `${lost.charAt(0).toUpperCase()}${lost.slice(1)}.`);
         if (verbose) {
           lines.push(`Server: PostgreSQL ${r.serverVersion}`);
           lines.push(`Lock: ${r.lockHolder ? `held by ${describeHolder(r.lockHolder)}` : "free"}`);
