@@ -23,7 +23,10 @@ export interface UserObjects {
 export interface OwnRelations {
   /** Exact names, e.g. the tracking table and the events table. */
   names: string[];
-  /** A table whose `<name>_backup[_<14 digits>[_<n>]]` copies are the tool's too (names cut to fit 63 bytes). */
+  /**
+   * A table whose `<name>_backup[_<14 digits>[_<n>]]` copies are the tool's too (when such a name
+   * would pass 63 bytes, `<name>` is cut: then a prefix of it counts).
+   */
   backupsOf?: string;
 }
 
@@ -47,8 +50,10 @@ with ns as (select oid from pg_namespace where nspname = $1),
      and not (c.relname = any($2::text[]))
      and not ($3::text is not null
               and c.relname ~ '_backup(_[0-9]{14}(_[0-9]+)?)?$'
-              and starts_with($3::text, regexp_replace(c.relname, '_backup(_[0-9]{14}(_[0-9]+)?)?$', ''))
-              and c.relname <> regexp_replace(c.relname, '_backup(_[0-9]{14}(_[0-9]+)?)?$', ''))
+              and (regexp_replace(c.relname, '_backup(_[0-9]{14}(_[0-9]+)?)?$', '') = $3::text
+                   -- a name cut to fit 63 bytes keeps a prefix of the table's name
+                   or (octet_length(c.relname) >= 60
+                       and starts_with($3::text, regexp_replace(c.relname, '_backup(_[0-9]{14}(_[0-9]+)?)?$', '')))))
   union all
   select case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end,
          p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'

@@ -20,10 +20,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** A project whose migrations live in their own schema `s`, created by the first migration. */
-async function setup(s: string, migrations: Record<string, string>) {
+/** A project whose migrations live in their own schema `s` (and optionally tracking table). */
+async function setup(s: string, migrations: Record<string, string>, trackingTable?: string) {
   const project = await makeProject({
-    config: `database_url: \${DATABASE_URL}\nschema: ${s}\n`,
+    config: `database_url: \${DATABASE_URL}\nschema: ${s}\n${trackingTable ? `tracking_table: ${trackingTable}\n` : ""}`,
     migrations,
   });
   projects.push(project);
@@ -138,5 +138,27 @@ describe("lost history", () => {
     const up = await cli(["migrate", "up"]);
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).toMatch(/^applied 001_a/m);
+  });
+
+  it("history backups are Confiture's own even when their names were cut to 63 bytes; a user's *_backup table is not", async () => {
+    const s = "lost_backups";
+    const long = `history_${"x".repeat(50)}`; // 58 characters: its backup names are cut
+    await db.query(`create schema ${s}`);
+    const cli = await setup(s, { "001_a.up.sql": `create table ${s}.a (id int);\n` }, long);
+    expect((await cli(["migrate", "up"])).code).toBe(0);
+    const init = await cli(["init", "--force"]);
+    expect(init.code, init.stderr).toBe(0);
+    const again = await cli(["init", "--force"]);
+    expect(again.code, again.stderr).toBe(0);
+    await db.query(`create table ${s}.confiture_backup (id int)`);
+    const status = await cli(["migrate", "status", "--format", "json"]);
+    const doc = expectJson(status, 3, false);
+    expect(doc.untrackedObjects).toEqual({
+      count: 2,
+      sample: [
+        { kind: "table", name: "a" },
+        { kind: "table", name: "confiture_backup" },
+      ],
+    });
   });
 });
