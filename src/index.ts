@@ -16,6 +16,22 @@ export {
   listEvents,
   parseSince,
 } from "./audit/events.js";
+export type {
+  ColumnInfo,
+  ConstraintInfo,
+  ExtensionInfo,
+  FunctionInfo,
+  IndexInfo,
+  SchemaModel,
+  SchemaObject,
+  SequenceInfo,
+  TableInfo,
+  TriggerInfo,
+  TypeInfo,
+  UserObjects,
+  ViewInfo,
+} from "./catalog/index.js";
+export { schemaFingerprint } from "./catalog/index.js";
 export { COMMANDS, type CommandName } from "./commands.js";
 export {
   type ConfitureConfig,
@@ -51,6 +67,7 @@ export { type AppliedMigration, migrateUp, type UpOptions, type UpResult } from 
 export type { CheckReport, Finding, Severity } from "./ops/report.js";
 export { type InitResult, init } from "./project/init.js";
 export { displayUrl, redactUrl } from "./redact/index.js";
+export { inspectSchema, type SchemaInspection } from "./schema/index.js";
 export {
   connectionEnv,
   defaultSearchPath,

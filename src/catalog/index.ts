@@ -1,8 +1,23 @@
 /**
- * Schema knowledge: what the catalogs say a schema holds. Today: the user objects of a schema
- * (how lost history is told apart from a new database). Introspection, diff and fingerprints
- * land here next (README "Architecture").
+ * Schema knowledge: what the catalogs say a schema holds. The user objects of a schema (how lost
+ * history is told apart from a new database), and introspection into one model with a stable
+ * fingerprint; diff lands here next (README "Architecture").
  */
+export {
+  type ColumnInfo,
+  type ConstraintInfo,
+  type ExtensionInfo,
+  type FunctionInfo,
+  type IndexInfo,
+  introspectSchema,
+  type SchemaModel,
+  type SequenceInfo,
+  schemaFingerprint,
+  type TableInfo,
+  type TriggerInfo,
+  type TypeInfo,
+  type ViewInfo,
+} from "./introspect.js";
 export {
   describeUserObjects,
   findUserObjects,

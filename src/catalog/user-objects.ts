@@ -30,6 +30,22 @@ export interface OwnRelations {
   backupsOf?: string;
 }
 
+const BACKUP_SUFFIX = "'_backup(_[0-9]{14}(_[0-9]+)?)?$'";
+
+/**
+ * SQL that is true when the relation name `column` is one of the caller's own: one of the names
+ * in `$2` (text[]), or a backup of the table named in `$3` (text, may be null): exactly
+ * `<$3>_backup...`, or, for a name cut to fit 63 bytes, a prefix of `$3` followed by the suffix.
+ */
+export function ownRelation(column: string): string {
+  const base = `regexp_replace(${column}, ${BACKUP_SUFFIX}, '')`;
+  return `(${column} = any($2::text[])
+     or ($3::text is not null and ${column} ~ ${BACKUP_SUFFIX}
+         and (${base} = $3::text
+              -- a name cut to fit 63 bytes keeps a prefix of the table's name
+              or (octet_length(${column}) >= 60 and starts_with($3::text, ${base})))))`;
+}
+
 // One round trip whatever the schema's size: the count comes with the first rows.
 const USER_OBJECTS_SQL = `
 with ns as (select oid from pg_namespace where nspname = $1),
@@ -47,19 +63,14 @@ with ns as (select oid from pg_namespace where nspname = $1),
             where d.classid = 'pg_class'::regclass and d.objid = c.oid
               and d.refclassid = 'pg_class'::regclass and d.deptype in ('a', 'i')))
      and not exists (select from ext where ext.classid = 'pg_class'::regclass and ext.objid = c.oid)
-     and not (c.relname = any($2::text[]))
-     and not ($3::text is not null
-              and c.relname ~ '_backup(_[0-9]{14}(_[0-9]+)?)?$'
-              and (regexp_replace(c.relname, '_backup(_[0-9]{14}(_[0-9]+)?)?$', '') = $3::text
-                   -- a name cut to fit 63 bytes keeps a prefix of the table's name
-                   or (octet_length(c.relname) >= 60
-                       and starts_with($3::text, regexp_replace(c.relname, '_backup(_[0-9]{14}(_[0-9]+)?)?$', '')))))
+     and not ${ownRelation("c.relname")}
   union all
   select case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end,
          p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
     from pg_proc p
    where p.pronamespace = (select oid from ns)
      and not exists (select from ext where ext.classid = 'pg_proc'::regclass and ext.objid = p.oid)
+     and not exists (select from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'i')
   union all
   select case t.typtype when 'e' then 'enum' when 'd' then 'domain' else 'range type' end, t.typname::text
     from pg_type t

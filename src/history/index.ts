@@ -2,4 +2,4 @@
 export { type AuditEvent, type EventQuery, type EventRecord, failureEvent } from "./events.js";
 export type { AppliedRow, HistoryRecord, InlineChange, RowStatus } from "./rows.js";
 export { type HistoryStore, historyStore } from "./store.js";
-export { EVENTS_TABLE, type HistoryTables } from "./tables.js";
+export { EVENTS_TABLE, type HistoryTables, ownRelations } from "./tables.js";

@@ -32,6 +32,15 @@ function trackingDdl(schema: string, table: string): string {
   return `create table if not exists ${qualify(schema, table)} (\n${cols}\n)`;
 }
 
+/**
+ * The relations Confiture keeps in the managed schema for itself: the tracking table, the events
+ * table, and the tracking table's `_backup` copies (`init --force`, or the runbook's by hand).
+ * Schema knowledge (catalog/) leaves them out of what it reports as the user's.
+ */
+export function ownRelations(t: HistoryTables): { names: string[]; backupsOf: string } {
+  return { names: [t.trackingTable, EVENTS_TABLE], backupsOf: t.trackingTable };
+}
+
 /** The events table's DDL (`create table if not exists`). */
 export function eventsDdl(schema: string): string {
   return `create table if not exists ${qualify(schema, EVENTS_TABLE)} (

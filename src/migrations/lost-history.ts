@@ -5,14 +5,11 @@
  */
 import { describeUserObjects, findUserObjects, type UserObjects } from "../catalog/index.js";
 import type { Session } from "../db/session.js";
-import { EVENTS_TABLE, type HistoryTables } from "../history/index.js";
+import { type HistoryTables, ownRelations } from "../history/index.js";
 
 /** The user objects of the managed schema (Confiture's own tables and their backups aside). */
 export function untrackedObjects(session: Session, tables: HistoryTables): Promise<UserObjects> {
-  return findUserObjects(session, tables.schema, {
-    names: [tables.trackingTable, EVENTS_TABLE],
-    backupsOf: tables.trackingTable,
-  });
+  return findUserObjects(session, tables.schema, ownRelations(tables));
 }
 
 /** What was found and the ways forward, as one paragraph (no trailing period). */
