@@ -187,7 +187,7 @@ select c.relname::text as name, format_type(s.seqtypid, null) as type, s.seqstar
           from pg_depend d join pg_class r on r.oid = d.refobjid
           join pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
          where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.refclassid = 'pg_class'::regclass
-           and d.deptype in ('a', 'i')) as owned_by
+           and d.deptype in ('a', 'i')) as "ownedBy"
   from pg_sequence s join pg_class c on c.oid = s.seqrelid
  where c.relnamespace = ${IN_SCHEMA} and ${NOT_EXTENSION("pg_class", "c.oid")}
    and not ${ownRelation("c.relname")}
@@ -292,16 +292,7 @@ export async function introspectSchema(
     TRIGGERS_SQL,
     params,
   );
-  const sequences = await session.query<{
-    name: string;
-    type: string;
-    start: string;
-    increment: string;
-    min: string;
-    max: string;
-    cycle: boolean;
-    owned_by: string | null;
-  }>(SEQUENCES_SQL, params);
+  const sequences = await session.query<SequenceInfo>(SEQUENCES_SQL, params);
   const functions = await session.query<{ signature: string; prokind: string; definition: string | null }>(
     FUNCTIONS_SQL,
     [schema],
@@ -315,16 +306,7 @@ export async function introspectSchema(
     schema,
     tables: [],
     views: [],
-    sequences: sequences.map((s) => ({
-      name: s.name,
-      type: s.type,
-      start: s.start,
-      increment: s.increment,
-      min: s.min,
-      max: s.max,
-      cycle: s.cycle,
-      ownedBy: s.owned_by,
-    })),
+    sequences,
     functions: functions.map((f) => ({
       signature: f.signature,
       kind: FUNCTION_KINDS[f.prokind] ?? "function",
