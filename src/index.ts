@@ -31,7 +31,7 @@ export type {
   UserObjects,
   ViewInfo,
 } from "./catalog/index.js";
-export { schemaFingerprint } from "./catalog/index.js";
+export { diffSchemas, type SchemaDifference, schemaFingerprint } from "./catalog/index.js";
 export { COMMANDS, type CommandName } from "./commands.js";
 export {
   type ConfitureConfig,

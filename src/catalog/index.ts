@@ -1,8 +1,9 @@
 /**
  * Schema knowledge: what the catalogs say a schema holds. The user objects of a schema (how lost
  * history is told apart from a new database), and introspection into one model with a stable
- * fingerprint; diff lands here next (README "Architecture").
+ * fingerprint, and the diff of two models (README "Architecture").
  */
+export { diffSchemas, type SchemaDifference } from "./diff.js";
 export {
   type ColumnInfo,
   type ConstraintInfo,

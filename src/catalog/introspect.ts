@@ -156,7 +156,8 @@ select c.relname::text as name, c.relkind::text as relkind,
 
 const CONSTRAINTS_SQL = `
 select r.relname::text as "table", k.conname::text as name, k.contype::text as contype,
-       pg_get_constraintdef(k.oid) as definition, k.convalidated as validated,
+       -- NOT VALID is reported by convalidated, so one change is reported once
+       regexp_replace(pg_get_constraintdef(k.oid), ' NOT VALID$', '') as definition, k.convalidated as validated,
        k.condeferrable as deferrable, k.condeferred as deferred
   from pg_constraint k join pg_class r on r.oid = k.conrelid
  where r.relnamespace = ${IN_SCHEMA} and not ${ownRelation("r.relname")}

@@ -5,7 +5,12 @@
  * share, and that one changed default breaks.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { introspectSchema, type SchemaModel, schemaFingerprint } from "../../src/catalog/index.js";
+import {
+  diffSchemas,
+  introspectSchema,
+  type SchemaModel,
+  schemaFingerprint,
+} from "../../src/catalog/index.js";
 import { withSession } from "../../src/db/with-session.js";
 import { init, inspectSchema, loadConfig, migrateUp } from "../../src/index.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
@@ -289,6 +294,82 @@ describe("inspectSchema (library)", () => {
     } finally {
       await project.cleanup();
       await db.drop();
+    }
+  });
+});
+
+describe("diffSchemas", () => {
+  it("reports each kind of drift an incident leaves, as missing, extra or changed, grouped by table", async () => {
+    const expectedDb = await createTestDatabase("catalog expected");
+    const liveDb = await createTestDatabase("catalog live");
+    try {
+      const wanted = [
+        "create unique index orders_total_u on app.orders (total)",
+        "alter table app.orders add constraint total_small check (total < 1000000)",
+      ];
+      await build(expectedDb, [...TYPES, ...TABLES, ...REST, ...wanted]);
+      await build(liveDb, [...TYPES, ...TABLES, ...REST]);
+      expect(diffSchemas(await read(expectedDb), await read(liveDb)).map((d) => [d.object, d.kind])).toEqual([
+        ["constraint orders.total_small", "missing"],
+        ["index orders_total_u", "missing"],
+      ]);
+      const drift = [
+        "alter table app.users add column nickname text",
+        "alter table app.users alter column mood type text",
+        "alter table app.users alter column name drop default",
+        "drop index app.orders_big",
+        "alter table app.orders add constraint total_small check (total < 1000000) not valid",
+        "create or replace function app.touch() returns trigger language plpgsql as $$ begin return old; end $$",
+        "alter table app.orders disable trigger orders_touch",
+        "alter type app.mood add value 'angry'",
+        "create or replace view app.big_orders as select id, total from app.orders where total > 200",
+        "insert into app.orders (total) values (1), (1)",
+      ];
+      for (const sql of drift) await liveDb.query(sql);
+      // A failed CREATE INDEX CONCURRENTLY leaves the index behind, INVALID.
+      await expect(
+        liveDb.query("create unique index concurrently orders_total_u on app.orders (total)"),
+      ).rejects.toThrow();
+
+      const diffs = diffSchemas(await read(expectedDb), await read(liveDb));
+      const rows = diffs.map((d) => [d.object, d.kind, d.property, d.expected, d.actual]);
+      expect(rows).toEqual([
+        ["constraint orders.total_small", "changed", "validated", "true", "false"],
+        [
+          "index orders_big",
+          "missing",
+          null,
+          expect.stringContaining("WHERE (total > (100)::numeric)"),
+          null,
+        ],
+        ["index orders_total_u", "changed", "valid", "true", "false"],
+        ["index orders_total_u", "changed", "ready", "true", "false"],
+        ["trigger orders.orders_touch", "changed", "enabled", "origin", "disabled"],
+        ["column users.name", "changed", "default", "'anon'::character varying", null],
+        ["column users.mood", "changed", "type", "app.mood", "text"],
+        ["column users.nickname", "extra", null, null, "text"],
+        [
+          "view big_orders",
+          "changed",
+          "definition",
+          expect.stringContaining("100"),
+          expect.stringContaining("200"),
+        ],
+        [
+          "function touch()",
+          "changed",
+          "definition",
+          expect.stringContaining("return new"),
+          expect.stringContaining("return old"),
+        ],
+        ["enum mood", "changed", "definition", "'sad', 'ok', 'happy'", "'sad', 'ok', 'happy', 'angry'"],
+      ]);
+      expect(diffs.filter((d) => d.table === "orders")).toHaveLength(5);
+      // The same schema on both sides: no difference at all.
+      expect(diffSchemas(await read(liveDb), await read(liveDb))).toEqual([]);
+    } finally {
+      await expectedDb.drop();
+      await liveDb.drop();
     }
   });
 });
