@@ -9,43 +9,25 @@ import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { migrationLockKey } from "../../src/db/advisory-lock.js";
-import { createTestDatabase, SENTINEL_PASSWORD, TEST_ROLE, type TestDatabase } from "../support/database.js";
-import { type BoundCli, cliFor, expectedChecksum, expectJson } from "../support/e2e.js";
-import { makeProject, type TestProject } from "../support/project.js";
+import { SENTINEL_PASSWORD, TEST_ROLE } from "../support/database.js";
+import { cliFor, expectedChecksum, expectJson, fileDatabase } from "../support/e2e.js";
+import { makeProject } from "../support/project.js";
 
-let db: TestDatabase;
-const projects: TestProject[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase("commands");
-});
-afterAll(async () => {
-  await Promise.all(projects.map((p) => p.cleanup()));
-  await db?.drop();
-});
-
+const suite = fileDatabase("commands");
 /** A project whose confiture.yaml manages `schema`, and a CLI bound to it and the test database. */
-async function setup(
-  schema: string,
-  migrations: Record<string, string> = {},
-  extraConfig = "",
-): Promise<{ p: TestProject; cli: BoundCli }> {
-  const p = await makeProject({ config: `schema: ${schema}\n${extraConfig}`, migrations });
-  projects.push(p);
-  return { p, cli: cliFor(p.dir, { DATABASE_URL: db.url }) };
-}
+const setup = suite.project;
 
 async function history(schema: string): Promise<Array<{ version: string; status: string }>> {
-  const r = await db.query<{ version: string; status: string }>(
+  const r = await suite.db.query<{ version: string; status: string }>(
     `select version, status from ${schema}.confiture_migrations order by version`,
   );
   return r.rows;
 }
 
 async function exists(qualified: string): Promise<boolean> {
-  const r = await db.query<{ ok: boolean }>("select to_regclass($1) is not null as ok", [qualified]);
+  const r = await suite.db.query<{ ok: boolean }>("select to_regclass($1) is not null as ok", [qualified]);
   return r.rows[0]?.ok === true;
 }
 
@@ -59,7 +41,7 @@ interface EventRow {
 }
 
 async function events(schema: string, command?: string): Promise<EventRow[]> {
-  const r = await db.query<EventRow>(
+  const r = await suite.db.query<EventRow>(
     `select actor, host, command, environment, outcome, details from ${schema}.confiture_events
       where $1::text is null or command = $1 order by id`,
     [command ?? null],
@@ -72,8 +54,8 @@ const lines = (text: string) => text.trimEnd().split("\n");
 describe("confiture init", () => {
   it("scaffolds the missing project files and the history tables; a second run says the table exists", async () => {
     const p = await makeProject();
-    projects.push(p);
-    const cli = cliFor(p.dir, { DATABASE_URL: db.url, CONFITURE_SCHEMA: "cmd_init" });
+    suite.track(p);
+    const cli = cliFor(p.dir, { DATABASE_URL: suite.db.url, CONFITURE_SCHEMA: "cmd_init" });
 
     const first = await cli(["init"]);
     expect(first.code, first.stderr).toBe(0);
@@ -188,10 +170,10 @@ describe("confiture migrate up", () => {
       "applied 10_ten",
       "3 migration(s) applied (0 were already applied).",
     ]);
-    const log = await db.query<{ n: number }>(`select n from ${s}.log order by seq`);
+    const log = await suite.db.query<{ n: number }>(`select n from ${s}.log order by seq`);
     expect(log.rows.map((row) => row.n)).toEqual([1, 2, 10]);
 
-    const rows = await db.query<{
+    const rows = await suite.db.query<{
       version: string;
       name: string;
       checksum: string;
@@ -227,7 +209,7 @@ describe("confiture migrate up", () => {
     const s = "cmd_columns";
     const { cli } = await setup(s, { "001_a.up.sql": `create table ${s}.a (id int);\n` });
     expect((await cli(["migrate", "up"])).code).toBe(0);
-    const cols = await db.query<{
+    const cols = await suite.db.query<{
       column_name: string;
       data_type: string;
       is_nullable: string;
@@ -252,7 +234,7 @@ describe("confiture migrate up", () => {
       { column_name: "status", data_type: "text", is_nullable: "NO", column_default: "'applied'::text" },
       { column_name: "error", data_type: "text", is_nullable: "YES", column_default: null },
     ]);
-    const pk = await db.query<{ column_name: string }>(
+    const pk = await suite.db.query<{ column_name: string }>(
       `select k.column_name from information_schema.table_constraints c
          join information_schema.key_column_usage k using (constraint_schema, constraint_name)
         where c.table_schema = $1 and c.table_name = 'confiture_migrations' and c.constraint_type = 'PRIMARY KEY'`,
@@ -302,7 +284,7 @@ describe("confiture migrate up", () => {
       "would apply 002_b",
       "Dry run: 2 migration(s) ran and were rolled back; nothing was changed.",
     ]);
-    const schemas = await db.query("select 1 from pg_namespace where nspname = $1", [s]);
+    const schemas = await suite.db.query("select 1 from pg_namespace where nspname = $1", [s]);
     expect(schemas.rowCount).toBe(0);
     expect(await exists(`${s}.a`)).toBe(false);
     expect(await exists(`${s}.confiture_migrations`)).toBe(false);
@@ -412,15 +394,15 @@ describe("confiture migrate status", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe("");
     const out = lines(r.stdout);
-    expect(out[0]).toBe(`Database ${db.name}, tracking table ${s}.confiture_migrations`);
+    expect(out[0]).toBe(`Database ${suite.db.name}, tracking table ${s}.confiture_migrations`);
     expect(out).toContainEqual(expect.stringMatching(/^001_a\s+applied\s+\d{4}-\d\d-\d\dT/));
     expect(out).toContainEqual(expect.stringMatching(/^002_b\s+pending$/));
     expect(out.at(-1)).toBe("1 applied, 1 pending");
 
     const verbose = await cli(["migrate", "status", "--verbose"]);
     expect(verbose.code, verbose.stderr).toBe(0);
-    const version = (await db.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!
-      .v;
+    const version = (await suite.db.query<{ v: string }>("select current_setting('server_version') as v"))
+      .rows[0]!.v;
     expect(verbose.stdout).toContain(`Server: PostgreSQL ${version}`);
     expect(verbose.stdout).toContain("Lock: free");
     expect(verbose.stdout).toMatch(new RegExp(`001_a\\s+applied.*${TEST_ROLE}@`));
@@ -467,7 +449,7 @@ describe("confiture migrate verify-checksums", () => {
     const repair = await cli(["migrate", "verify-checksums", "--repair", "002_b"]);
     expect(repair.code, repair.stderr).toBe(0);
     expect(repair.stdout).toBe(`Checksum of 002_b updated to ${expectedChecksum(edited)}.\n`);
-    const row = await db.query<{ checksum: string }>(
+    const row = await suite.db.query<{ checksum: string }>(
       `select checksum from ${s}.confiture_migrations where version = '002_b'`,
     );
     expect(row.rows[0]?.checksum).toBe(expectedChecksum(edited));
@@ -512,7 +494,7 @@ describe("confiture migrate checksum", () => {
 
     // And it is what `up` records.
     expect((await cli(["migrate", "up"])).code).toBe(0);
-    const row = await db.query<{ checksum: string }>(`select checksum from ${s}.confiture_migrations`);
+    const row = await suite.db.query<{ checksum: string }>(`select checksum from ${s}.confiture_migrations`);
     expect(row.rows).toEqual([{ checksum: expected }]);
   });
 });
@@ -527,8 +509,8 @@ describe("confiture migrate baseline", () => {
     };
     const { cli } = await setup(s, files);
     // An existing database that already has what 001 and 002 create.
-    await db.query(`create schema ${s}; create table ${s}.t1 (id int); create table ${s}.t2 (id int);`);
-    await db.query(`insert into ${s}.t1 values (42)`);
+    await suite.db.query(`create schema ${s}; create table ${s}.t1 (id int); create table ${s}.t2 (id int);`);
+    await suite.db.query(`insert into ${s}.t1 values (42)`);
 
     const r = await cli(["migrate", "baseline", "--through", "002_b"]);
     expect(r.code, r.stderr).toBe(0);
@@ -538,14 +520,14 @@ describe("confiture migrate baseline", () => {
       "baseline 002_b",
       "2 migration(s) marked as applied (baseline); 0 already recorded.",
     ]);
-    const rows = await db.query<{ version: string; status: string; checksum: string }>(
+    const rows = await suite.db.query<{ version: string; status: string; checksum: string }>(
       `select version, status, checksum from ${s}.confiture_migrations order by version`,
     );
     expect(rows.rows).toEqual([
       { version: "001_a", status: "baseline", checksum: expectedChecksum(files["001_a.up.sql"]) },
       { version: "002_b", status: "baseline", checksum: expectedChecksum(files["002_b.up.sql"]) },
     ]);
-    expect((await db.query(`select id from ${s}.t1`)).rows).toEqual([{ id: 42 }]);
+    expect((await suite.db.query(`select id from ${s}.t1`)).rows).toEqual([{ id: 42 }]);
     expect(await events(s, "migrate baseline")).toMatchObject([
       { outcome: "success", details: { through: "002_b", baselined: ["001_a", "002_b"], skipped: [] } },
     ]);
@@ -583,11 +565,11 @@ describe("confiture migrate resolve", () => {
     expect(neither.stderr).toContain("give exactly one of --applied or --rolled-back");
 
     // The operator finishes the work by hand, then tells Confiture it is applied.
-    await db.query(`create index items_id_idx on ${s}.items (id)`);
+    await suite.db.query(`create index items_id_idx on ${s}.items (id)`);
     const r = await cli(["migrate", "resolve", "001_nt", "--applied"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe("001_nt recorded as applied.\n");
-    const row = await db.query<{ status: string; error: string | null }>(
+    const row = await suite.db.query<{ status: string; error: string | null }>(
       `select status, error from ${s}.confiture_migrations where version = '001_nt'`,
     );
     expect(row.rows).toEqual([{ status: "applied", error: null }]);
@@ -623,7 +605,7 @@ describe("confiture lock status / unlock", () => {
     expect(await events(s, "unlock")).toEqual([]);
 
     // A session that took the lock and went idle (a stuck tool, a forgotten psql).
-    const holder = new pg.Client({ connectionString: db.url, application_name: "stuck deploy" });
+    const holder = new pg.Client({ connectionString: suite.db.url, application_name: "stuck deploy" });
     holder.on("error", () => {});
     await holder.connect();
     try {
@@ -664,9 +646,9 @@ describe("confiture config show", () => {
     const p = await makeProject({
       config: "database_url: ${APP_DB_URL}\nschema: cmd_cfg\nlock_timeout: 30s\n",
     });
-    projects.push(p);
-    const cli = cliFor(p.dir, { APP_DB_URL: db.url });
-    const u = new URL(db.url);
+    suite.track(p);
+    const cli = cliFor(p.dir, { APP_DB_URL: suite.db.url });
+    const u = new URL(suite.db.url);
     const redacted = `postgres://${TEST_ROLE}:***@${u.host}${u.pathname}`;
 
     const r = await cli(["config", "show"]);
@@ -678,14 +660,14 @@ describe("confiture config show", () => {
     expect(r.stdout).toContain("schema: cmd_cfg");
     expect(r.stdout).toContain("lock_timeout: 30s");
 
-    const env = await cli(["config", "show"], { DATABASE_URL: db.url, CONFITURE_LOCK_TIMEOUT: "5s" });
+    const env = await cli(["config", "show"], { DATABASE_URL: suite.db.url, CONFITURE_LOCK_TIMEOUT: "5s" });
     expect(env.code, env.stderr).toBe(0);
     expect(env.stdout).toContain("database_url_source: DATABASE_URL\n");
     expect(env.stdout).toContain("lock_timeout: 5s");
     expect(env.stdout).toMatch(/overrides_in_effect:\n\s+- CONFITURE_LOCK_TIMEOUT/);
 
     const json = expectJson(
-      await cli(["config", "show", "--database-url", db.url, "--format", "json"]),
+      await cli(["config", "show", "--database-url", suite.db.url, "--format", "json"]),
       0,
       true,
     );
@@ -709,7 +691,7 @@ describe("--format json on failures", () => {
     expect(failed.error?.message).toContain("migration 002_b failed at line 2");
     expect(await history(s)).toEqual([{ version: "001_a", status: "applied" }]);
 
-    const u = new URL(db.url);
+    const u = new URL(suite.db.url);
     u.port = "1";
     const refused = expectJson(
       await cli(["migrate", "status", "--format", "json"], { DATABASE_URL: u.toString() }),

@@ -7,43 +7,24 @@
  */
 import { hostname } from "node:os";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { migrationLockKey } from "../../src/db/advisory-lock.js";
-import { createTestDatabase, TEST_ROLE, type TestDatabase } from "../support/database.js";
-import { type BoundCli, cliFor, eventually, expectJson, watchCli } from "../support/e2e.js";
-import { makeProject, type TestProject } from "../support/project.js";
+import { TEST_ROLE } from "../support/database.js";
+import { eventually, expectJson, fileDatabase, watchCli } from "../support/e2e.js";
 
-let db: TestDatabase;
-const projects: TestProject[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase("first hour output");
-});
-afterAll(async () => {
-  await Promise.all(projects.map((p) => p.cleanup()));
-  await db?.drop();
-});
-
+const suite = fileDatabase("first hour output");
 /** A project whose confiture.yaml manages `schema`, and a CLI bound to it and the test database. */
-async function setup(
-  schema: string,
-  migrations: Record<string, string> = {},
-  extraConfig = "",
-): Promise<{ p: TestProject; cli: BoundCli }> {
-  const p = await makeProject({ config: `schema: ${schema}\n${extraConfig}`, migrations });
-  projects.push(p);
-  return { p, cli: cliFor(p.dir, { DATABASE_URL: db.url }) };
-}
+const setup = suite.project;
 
 async function applied(schema: string): Promise<string[]> {
-  const r = await db.query<{ version: string }>(
+  const r = await suite.db.query<{ version: string }>(
     `select version from ${schema}.confiture_migrations where status = 'applied' order by version`,
   );
   return r.rows.map((row) => row.version);
 }
 
 async function exists(qualified: string): Promise<boolean> {
-  const r = await db.query<{ ok: boolean }>("select to_regclass($1) is not null as ok", [qualified]);
+  const r = await suite.db.query<{ ok: boolean }>("select to_regclass($1) is not null as ok", [qualified]);
   return r.rows[0]?.ok === true;
 }
 
@@ -173,7 +154,7 @@ describe("item 7: lock status", () => {
     const { p, cli } = await setup(s, { "001_a.up.sql": `create table ${s}.a (id int);\n` });
     expect((await cli(["init"])).code).toBe(0);
 
-    const holder = new pg.Client({ connectionString: db.url, application_name: "stuck deploy" });
+    const holder = new pg.Client({ connectionString: suite.db.url, application_name: "stuck deploy" });
     holder.on("error", () => {});
     await holder.connect();
     let waiter: ReturnType<typeof watchCli> | undefined;
@@ -188,10 +169,10 @@ describe("item 7: lock status", () => {
       // Someone queues behind it.
       waiter = watchCli(["migrate", "up"], {
         cwd: p.dir,
-        env: { DATABASE_URL: db.url, CONFITURE_LOCK_TIMEOUT: "60s" },
+        env: { DATABASE_URL: suite.db.url, CONFITURE_LOCK_TIMEOUT: "60s" },
       });
       const waiterPid = await eventually(async () => {
-        const r = await db.query<{ pid: number }>(
+        const r = await suite.db.query<{ pid: number }>(
           "select pid from pg_locks where locktype = 'advisory' and not granted and objid = $1::bigint::oid",
           [key.objid],
         );
@@ -385,7 +366,9 @@ describe("item 11: confiture events", () => {
     expect(limitedJson.more).toBe(true);
 
     // The init happened three days ago: --since 2d and a date two days back leave it out.
-    await db.query(`update ${s}.confiture_events set at = now() - interval '3 days' where command = 'init'`);
+    await suite.db.query(
+      `update ${s}.confiture_events set at = now() - interval '3 days' where command = 'init'`,
+    );
     const recent = expectJson(await cli(["events", "--since", "2d", "--format", "json"]), 0, true);
     expect((recent.events as Array<{ command: string }>).map((e) => e.command)).toEqual([
       "migrate down",

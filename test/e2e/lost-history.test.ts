@@ -4,35 +4,19 @@
  * `up` refuses before running anything, unless `--adopt-non-empty`. Extension-owned objects,
  * sequences owned by a column and Confiture's own tables do not count.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { cliFor, expectJson } from "../support/e2e.js";
-import { makeProject, type TestProject } from "../support/project.js";
+import { describe, expect, it } from "vitest";
+import { expectJson, fileDatabase } from "../support/e2e.js";
 
-let db: TestDatabase;
-const projects: TestProject[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase("lost history");
-});
-afterAll(async () => {
-  for (const p of projects) await p.cleanup();
-  await db?.drop();
-});
+const suite = fileDatabase("lost history");
 
 /** A project whose migrations live in their own schema `s` (and optionally tracking table). */
 async function setup(s: string, migrations: Record<string, string>, trackingTable?: string) {
-  const project = await makeProject({
-    config: `database_url: \${DATABASE_URL}\nschema: ${s}\n${trackingTable ? `tracking_table: ${trackingTable}\n` : ""}`,
-    migrations,
-  });
-  projects.push(project);
-  return cliFor(project.dir, { DATABASE_URL: db.url });
+  return (await suite.project(s, migrations, trackingTable ? `tracking_table: ${trackingTable}\n` : "")).cli;
 }
 
 const tables = async (s: string) =>
   (
-    await db.query<{ t: string }>(
+    await suite.db.query<{ t: string }>(
       "select table_name as t from information_schema.tables where table_schema = $1 order by 1",
       [s],
     )
@@ -41,13 +25,13 @@ const tables = async (s: string) =>
 describe("lost history", () => {
   it("after the tracking table is dropped: status exits 3 naming what exists, up refuses and changes nothing", async () => {
     const s = "lost_dropped";
-    await db.query(`create schema ${s}`);
+    await suite.db.query(`create schema ${s}`);
     const cli = await setup(s, {
       "001_users.up.sql": `create table ${s}.users (id int generated always as identity primary key);\n`,
       "002_orders.up.sql": `create table ${s}.orders (id serial primary key);\ncreate type ${s}.mood as enum ('ok');\n`,
     });
     expect((await cli(["migrate", "up"])).code).toBe(0);
-    await db.query(`drop table ${s}.confiture_migrations`);
+    await suite.db.query(`drop table ${s}.confiture_migrations`);
 
     const status = await cli(["migrate", "status"]);
     expect(status.code, status.stdout).toBe(3);
@@ -79,13 +63,13 @@ describe("lost history", () => {
 
   it("after the tracking table is emptied: the same refusal; baseline then settles it", async () => {
     const s = "lost_truncated";
-    await db.query(`create schema ${s}`);
+    await suite.db.query(`create schema ${s}`);
     const cli = await setup(s, {
       "001_a.up.sql": `create table ${s}.a (id int);\n`,
       "002_b.up.sql": `create table ${s}.b (id int);\n`,
     });
     expect((await cli(["migrate", "up", "--target", "001_a"])).code).toBe(0);
-    await db.query(`truncate ${s}.confiture_migrations`);
+    await suite.db.query(`truncate ${s}.confiture_migrations`);
     expect((await cli(["migrate", "status"])).code).toBe(3);
     const up = await cli(["migrate", "up"]);
     expect(up.code).toBe(3);
@@ -102,8 +86,8 @@ describe("lost history", () => {
 
   it("--adopt-non-empty applies anyway; a migration whose object exists fails with advice about lost history", async () => {
     const s = "lost_adopt";
-    await db.query(`create schema ${s}`);
-    await db.query(`create table ${s}.legacy (id int)`);
+    await suite.db.query(`create schema ${s}`);
+    await suite.db.query(`create table ${s}.legacy (id int)`);
     const cli = await setup(s, {
       "001_keep.up.sql": `create table if not exists ${s}.legacy (id int);\ncreate table ${s}.fresh (id int);\n`,
     });
@@ -114,8 +98,8 @@ describe("lost history", () => {
     expect(await tables(s)).toContain("fresh");
 
     const t = "lost_exists";
-    await db.query(`create schema ${t}`);
-    await db.query(`create type ${t}.mood as enum ('ok')`);
+    await suite.db.query(`create schema ${t}`);
+    await suite.db.query(`create type ${t}.mood as enum ('ok')`);
     const again = await setup(t, { "001_mood.up.sql": `create type ${t}.mood as enum ('ok');\n` });
     const failed = await again(["migrate", "up", "--adopt-non-empty"]);
     expect(failed.code).toBe(1); // SPEC §10: a migration failed
@@ -127,8 +111,8 @@ describe("lost history", () => {
 
   it("a schema holding only extension objects and Confiture's own tables is a new database", async () => {
     const s = "lost_extension";
-    await db.query(`create schema ${s}`);
-    await db.query(`create extension pg_trgm schema ${s}`);
+    await suite.db.query(`create schema ${s}`);
+    await suite.db.query(`create extension pg_trgm schema ${s}`);
     const cli = await setup(s, { "001_a.up.sql": `create table ${s}.a (id int);\n` });
     // init creates the (empty) history tables: still a new database.
     expect((await cli(["init"])).code).toBe(0);
@@ -143,14 +127,14 @@ describe("lost history", () => {
   it("history backups are Confiture's own even when their names were cut to 63 bytes; a user's *_backup table is not", async () => {
     const s = "lost_backups";
     const long = `history_${"x".repeat(50)}`; // 58 characters: its backup names are cut
-    await db.query(`create schema ${s}`);
+    await suite.db.query(`create schema ${s}`);
     const cli = await setup(s, { "001_a.up.sql": `create table ${s}.a (id int);\n` }, long);
     expect((await cli(["migrate", "up"])).code).toBe(0);
     const init = await cli(["init", "--force"]);
     expect(init.code, init.stderr).toBe(0);
     const again = await cli(["init", "--force"]);
     expect(again.code, again.stderr).toBe(0);
-    await db.query(`create table ${s}.confiture_backup (id int)`);
+    await suite.db.query(`create table ${s}.confiture_backup (id int)`);
     const status = await cli(["migrate", "status", "--format", "json"]);
     const doc = expectJson(status, 3, false);
     expect(doc.untrackedObjects).toEqual({

@@ -8,41 +8,26 @@
  */
 import { spawn } from "node:child_process";
 import { chmod, mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CLI_BIN, type CliResult, cliEnv, splitTarget } from "../support/cli.js";
-import { createTestDatabase, SENTINEL_PASSWORD, type TestDatabase } from "../support/database.js";
-import { type BoundCli, cliFor, expectJson } from "../support/e2e.js";
+import { SENTINEL_PASSWORD } from "../support/database.js";
+import { expectJson, fileDatabase } from "../support/e2e.js";
 import { makeProject, type TestProject } from "../support/project.js";
 
-let db: TestDatabase;
-const projects: TestProject[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase("unusable input");
-});
-afterAll(async () => {
-  await Promise.all(projects.map((p) => p.cleanup()));
-  await db?.drop();
-});
-
-async function setup(
-  schema: string,
-  migrations: Record<string, string> = {},
-  extraConfig = "",
-): Promise<{ p: TestProject; cli: BoundCli }> {
-  const p = await makeProject({ config: `schema: ${schema}\nlock_timeout: 5s\n${extraConfig}`, migrations });
-  projects.push(p);
-  return { p, cli: cliFor(p.dir, { DATABASE_URL: db.url }) };
-}
+const suite = fileDatabase("unusable input", "lock_timeout: 5s\n");
+/** A project whose confiture.yaml manages `schema`, and a CLI bound to it and the test database. */
+const setup = suite.project;
 
 async function exists(qualified: string): Promise<boolean> {
-  const r = await db.query<{ ok: boolean }>("select to_regclass($1) is not null as ok", [qualified]);
+  const r = await suite.db.query<{ ok: boolean }>("select to_regclass($1) is not null as ok", [qualified]);
   return r.rows[0]?.ok === true;
 }
 
 async function historyVersions(schema: string, table = "confiture_migrations"): Promise<string[]> {
   if (!(await exists(`${schema}.${table}`))) return [];
-  const r = await db.query<{ version: string }>(`select version from ${schema}.${table} order by version`);
+  const r = await suite.db.query<{ version: string }>(
+    `select version from ${schema}.${table} order by version`,
+  );
   return r.rows.map((row) => row.version);
 }
 
@@ -132,7 +117,7 @@ describe("unusable migration files are exit 2 naming the file and the reason (it
       for (const dir of [p.dir, p.path("db"), p.path("db/migrations")]) await chmod(dir, 0o755);
     }
     const run = (args: string[]) =>
-      runAs(args, p.dir, { DATABASE_URL: db.url, HOME: p.dir }, asRoot ? 65534 : undefined);
+      runAs(args, p.dir, { DATABASE_URL: suite.db.url, HOME: p.dir }, asRoot ? 65534 : undefined);
     const up = errorLine(await run(["migrate", "up"]), 2);
     expect(up).toBe(
       `error: ${file} cannot be read: permission denied for the user running Confiture; check the file's permissions (e.g. chmod a+r) and those of its directory`,
@@ -250,7 +235,7 @@ describe("init --force with long tracking-table names (item 10)", () => {
         backups.push(named!);
       }
       expect(new Set(backups).size).toBe(3);
-      const rels = await db.query<{ relname: string; relkind: string; bytes: number }>(
+      const rels = await suite.db.query<{ relname: string; relkind: string; bytes: number }>(
         `select relname, relkind, octet_length(relname) as bytes from pg_class
           where relnamespace = $1::regnamespace and relkind in ('r', 'i') order by relname`,
         [s],
@@ -259,7 +244,7 @@ describe("init --force with long tracking-table names (item 10)", () => {
       expect(tables.sort()).toEqual([table, "a", "confiture_events", ...backups].sort());
       for (const r of rels.rows) expect(r.bytes, r.relname).toBeLessThanOrEqual(63);
       // Each backup keeps its primary key, renamed to a name of its own.
-      const keys = await db.query<{ table: string; key: string }>(
+      const keys = await suite.db.query<{ table: string; key: string }>(
         `select conrelid::regclass::text as table, conname as key from pg_constraint
           where connamespace = $1::regnamespace and contype = 'p'`,
         [s],
@@ -272,7 +257,7 @@ describe("init --force with long tracking-table names (item 10)", () => {
         expect(Buffer.byteLength(key!)).toBeLessThanOrEqual(63);
       }
       // The first backup holds the history; the live table starts empty.
-      const kept = await db.query<{ version: string }>(`select version from ${s}."${backups[0]}"`);
+      const kept = await suite.db.query<{ version: string }>(`select version from ${s}."${backups[0]}"`);
       expect(kept.rows.map((r) => r.version)).toEqual(["001_a"]);
       expect(await historyVersions(s, table)).toEqual([]);
     }, 60_000);
@@ -291,7 +276,7 @@ describe("tracking_table cannot be the events table (item 10)", () => {
     }
     const json = expectJson(await cli(["init", "--format", "json"]), 2, false);
     expect(json.error?.code).toBe("CONFIG_INVALID");
-    const r = await db.query("select 1 from pg_namespace where nspname = $1", [s]);
+    const r = await suite.db.query("select 1 from pg_namespace where nspname = $1", [s]);
     expect(r.rowCount).toBe(0);
   });
 
@@ -327,7 +312,7 @@ describe("large confiture.yaml (item 12)", () => {
 
   it("64,000 environments (5.3 MB): refused at once with exit 2 and the size limit", async () => {
     const p = await makeProject({ config: environments(64_000) });
-    projects.push(p);
+    suite.track(p);
     const started = performance.now();
     const r = await runCliIn(p.dir, ["config", "show"]);
     expect(performance.now() - started).toBeLessThan(5_000);
@@ -340,7 +325,7 @@ describe("large confiture.yaml (item 12)", () => {
     const text = environments(1_500);
     expect(text.length).toBeLessThan(128 * 1024);
     const p = await makeProject({ config: text });
-    projects.push(p);
+    suite.track(p);
     const r = await runCliIn(p.dir, ["config", "show", "-e", "env1499", "--format", "json"]);
     const doc = expectJson(r, 0, true);
     expect(JSON.stringify(doc)).toContain("db1499.internal");

@@ -5,8 +5,10 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { type CliResult, runCli, spawnCli, splitTarget } from "./cli.js";
+import { createTestDatabase, type TestDatabase } from "./database.js";
+import { makeProject, type TestProject } from "./project.js";
 import { SENTINEL_PASSWORD } from "./provided-context.js";
 
 /** A `runCli` with the project directory and environment already chosen. */
@@ -158,4 +160,56 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A test file's database and the temporary projects bound to it (see `fileDatabase`). */
+export interface FileDatabase {
+  /** The file's database (created in beforeAll). */
+  readonly db: TestDatabase;
+  /**
+   * A project whose confiture.yaml manages `schema` (plus `baseConfig` and `extraConfig`), and
+   * a CLI bound to it and the file's database through DATABASE_URL. Removed in afterAll.
+   */
+  project(
+    schema: string,
+    migrations?: Record<string, string>,
+    extraConfig?: string,
+  ): Promise<{ p: TestProject; cli: BoundCli }>;
+  /** Remove this project (made some other way) in afterAll too. */
+  track(project: TestProject): void;
+}
+
+/**
+ * One fresh database for the calling test file, created in its beforeAll and dropped (with every
+ * project made through it) in its afterAll.
+ *
+ * @example const file = fileDatabase("commands"); const { cli } = await file.project("cmd_up", { "001_a.up.sql": "..." });
+ */
+export function fileDatabase(label: string, baseConfig = ""): FileDatabase {
+  let db: TestDatabase | undefined;
+  const projects: TestProject[] = [];
+  beforeAll(async () => {
+    db = await createTestDatabase(label);
+  });
+  afterAll(async () => {
+    await Promise.all(projects.map((p) => p.cleanup()));
+    await db?.drop();
+  });
+  const current = (): TestDatabase => {
+    if (db === undefined) throw new Error("the file's database exists only from beforeAll on");
+    return db;
+  };
+  return {
+    get db() {
+      return current();
+    },
+    async project(schema, migrations = {}, extraConfig = "") {
+      const p = await makeProject({ config: `schema: ${schema}\n${baseConfig}${extraConfig}`, migrations });
+      projects.push(p);
+      return { p, cli: cliFor(p.dir, { DATABASE_URL: current().url }) };
+    },
+    track(project) {
+      projects.push(project);
+    },
+  };
 }
