@@ -71,11 +71,28 @@ export const ERROR_CODES = {
     meaning: "a PostgreSQL program (pg_dump, psql, ...) is not installed",
   },
   TOOL_TOO_OLD: { category: "usage", meaning: "a PostgreSQL program is older than the server" },
+  SCRATCH_UNAVAILABLE: {
+    category: "usage",
+    meaning: "the scratch database for the expected schema cannot be created or used; names `--scratch-url`",
+  },
+  HISTORY_NOT_EMPTY: {
+    category: "usage",
+    meaning: "`sync-history` was asked to rebuild a history that still has rows",
+  },
+  SCHEMA_DIR_EMPTY: {
+    category: "usage",
+    meaning: "`--against schema` and `schema_dir` holds no `.sql` file",
+  },
   CHECKSUM_MISMATCH: { category: "check", meaning: "an applied migration's file changed" },
   HISTORY_LOST: {
     category: "check",
     meaning:
       "the history is empty but the managed schema already holds objects (lost history, not a new database)",
+  },
+  DRIFT_DETECTED: { category: "check", meaning: "the live schema differs from the expected schema" },
+  HISTORY_UNRESOLVED: {
+    category: "check",
+    meaning: "`sync-history` found no run of migrations that matches the live schema exactly",
   },
   FAILED_MIGRATION_PRESENT: { category: "check", meaning: "a migration is recorded as failed" },
   MIGRATION_FILE_MISSING: { category: "check", meaning: "an applied migration's file is gone" },
@@ -97,6 +114,10 @@ export const ERROR_CODES = {
   SQL_SYNTAX: { category: "failed", meaning: "the SQL parser rejected a text" },
   MIGRATION_SYNTAX_ERROR: { category: "failed", meaning: "a migration has a syntax error; nothing ran" },
   MIGRATION_FAILED: { category: "failed", meaning: "a migration failed at the server; names file and line" },
+  REPLAY_FAILED: {
+    category: "failed",
+    meaning: "a migration failed when replayed into the scratch database (the expected schema)",
+  },
   NO_DOWN_FILE: { category: "failed", meaning: "a migration to roll back has no down file" },
   UNLOCK_FAILED: { category: "failed", meaning: "the lock holder's session could not be terminated" },
   TOOL_FAILED: { category: "failed", meaning: "a PostgreSQL program exited with an error" },

@@ -67,7 +67,19 @@ export { type AppliedMigration, migrateUp, type UpOptions, type UpResult } from 
 export type { CheckReport, Finding, Severity } from "./ops/report.js";
 export { type InitResult, init } from "./project/init.js";
 export { displayUrl, redactUrl } from "./redact/index.js";
-export { inspectSchema, type SchemaInspection } from "./schema/index.js";
+export {
+  type DriftOptions,
+  type DriftResult,
+  describeDifference,
+  detectDrift,
+  inspectSchema,
+  type SchemaInspection,
+  type SyncEntry,
+  type SyncHistoryOptions,
+  type SyncHistoryResult,
+  type SyncVerdict,
+  syncHistory,
+} from "./schema/index.js";
 export {
   connectionEnv,
   defaultSearchPath,

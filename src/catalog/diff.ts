@@ -68,7 +68,13 @@ export function diffSchemas(expected: SchemaModel, actual: SchemaModel): SchemaD
     summary: (t) => t.definition,
     properties: (e, a) => ({ kind: [e.kind, a.kind], definition: [e.definition, a.definition] }),
   });
-  diffNamed(out, expected.extensions, actual.extensions, {
+  // Extensions belong to the whole database: one installed by hand (or by another application)
+  // in another schema is not this schema's drift. Missing or changed ones always count.
+  const expectedExtensions = new Set(expected.extensions.map((x) => x.name));
+  const liveExtensions = actual.extensions.filter(
+    (x) => x.schema === actual.schema || expectedExtensions.has(x.name),
+  );
+  diffNamed(out, expected.extensions, liveExtensions, {
     object: (x) => `extension ${x.name}`,
     summary: (x) => x.version,
     properties: (e, a) => ({ version: [e.version, a.version], schema: [e.schema, a.schema] }),
@@ -123,7 +129,7 @@ function diffTable(e: TableInfo, a: TableInfo, out: SchemaDifference[]): void {
   diffNamed(out, e.constraints, a.constraints, {
     ...inTable,
     object: (k) => `constraint ${t}.${k.name}`,
-    summary: (k) => k.definition,
+    summary: (k) => `${k.definition}${k.validated ? "" : " NOT VALID"}`,
     properties: (ek, ak) => ({
       definition: [ek.definition, ak.definition],
       validated: [ek.validated, ak.validated],
@@ -134,7 +140,7 @@ function diffTable(e: TableInfo, a: TableInfo, out: SchemaDifference[]): void {
   diffNamed(out, e.indexes, a.indexes, {
     ...inTable,
     object: (x) => `index ${x.name}`,
-    summary: (x) => x.definition,
+    summary: (x) => `${x.definition}${x.valid ? "" : " (INVALID)"}`,
     properties: (ex, ax) => ({
       definition: [ex.definition, ax.definition],
       valid: [ex.valid, ax.valid],

@@ -13,6 +13,7 @@ import {
 import { initCommand } from "./commands/init.js";
 import { lockStatusCommand, unlockCommand } from "./commands/lock.js";
 import { migrateDownCommand, migrateGenerateCommand, migrateUpCommand } from "./commands/migrate.js";
+import { migrateDriftDetectCommand, migrateSyncHistoryCommand } from "./commands/schema.js";
 import { migrateStatusCommand } from "./commands/status.js";
 import type { CommandSpec } from "./spec.js";
 
@@ -27,6 +28,8 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   migrateChecksumCommand,
   migrateBaselineCommand,
   migrateResolveCommand,
+  migrateDriftDetectCommand,
+  migrateSyncHistoryCommand,
   lockStatusCommand,
   unlockCommand,
   eventsCommand,

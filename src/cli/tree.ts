@@ -11,6 +11,8 @@ const GROUPS: Readonly<Record<string, string>> = {
   migrate: "apply, roll back and inspect migrations",
   lock: "inspect the migration lock",
   config: "inspect the configuration",
+  health: "how the database and its migrations are doing",
+  incident: "incident reports: open one with evidence, add to its timeline",
 };
 
 /** A leaf's parsed arguments and options, as its spec's `run` receives them. */

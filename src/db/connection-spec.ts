@@ -46,3 +46,18 @@ export function describeTarget(spec: ConnectionSpec): string {
   const port = spec.port === undefined ? "" : `:${spec.port}`;
   return `postgres://${user}${spec.host ?? "localhost"}${port}/${spec.database ?? ""}`;
 }
+
+/**
+ * The same server and credentials, another database: a scratch database created next to the
+ * configured one. A URL gets its path replaced (query parameters such as `host=` are kept).
+ *
+ * @example onDatabase(spec, "confiture_scratch_1").connectionString // "postgres://a:pw@h/confiture_scratch_1"
+ */
+export function onDatabase(spec: ConnectionSpec, database: string, applicationName?: string): ConnectionSpec {
+  const named = { ...spec, applicationName: applicationName ?? spec.applicationName };
+  if (spec.connectionString === undefined) return { ...named, database };
+  const url = new URL(spec.connectionString);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  url.searchParams.delete("dbname");
+  return { ...named, connectionString: url.toString(), database: undefined };
+}

@@ -17,7 +17,8 @@ export function lostHistoryMessage(tables: HistoryTables, found: UserObjects): s
   return (
     `the history (${tables.schema}.${tables.trackingTable}) is empty but schema ${tables.schema} already holds ` +
     `${describeUserObjects(found)}: this looks like lost history, not a new database. ` +
-    `Restore the history (init --force keeps the old table as ${tables.trackingTable}_backup), or record what is ` +
+    `Rebuild the history from what the schema contains with "confiture migrate sync-history" (try --dry-run first), ` +
+    `restore it (init --force keeps the old table as ${tables.trackingTable}_backup), or record what is ` +
     `already applied with "confiture migrate baseline --through ID"; to apply every migration to this ` +
     `schema anyway, run "confiture migrate up --adopt-non-empty"`
   );
@@ -29,5 +30,5 @@ export const ALREADY_EXISTS = new Set(["42P07", "42710"]);
 /** Said when a migration fails because its object exists and the run began with empty history. */
 export const ALREADY_EXISTS_NOTE =
   " The history was empty when this run started and the object already exists: if these migrations " +
-  "were applied to this database before, its history was lost; rather than changing the file, record them " +
-  'with "confiture migrate baseline --through ID" (or restore the history table).';
+  "were applied to this database before, its history was lost; rather than changing the file, rebuild it with " +
+  '"confiture migrate sync-history", or record them with "confiture migrate baseline --through ID" (or restore the history table).';
