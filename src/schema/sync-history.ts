@@ -22,7 +22,6 @@ import { listMigrations, type MigrationFile, readListed } from "../migrations/fi
 import { runContext } from "../ops/context.js";
 import { executeChange } from "../ops/execute.js";
 import { type CheckReport, type Finding, report } from "../ops/report.js";
-import { describeDifference } from "./drift.js";
 import { replayMigration } from "./replay.js";
 import { withScratchDatabase } from "./scratch.js";
 

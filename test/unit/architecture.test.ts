@@ -71,7 +71,19 @@ const MAY_IMPORT: Record<string, string[]> = {
     "redact",
     "commands",
   ],
-  incident: ["health", "schema", "migrations", "audit", "history", "ops", "db", "config", "errors", "redact", "commands"],
+  incident: [
+    "health",
+    "schema",
+    "migrations",
+    "audit",
+    "history",
+    "ops",
+    "db",
+    "config",
+    "errors",
+    "redact",
+    "commands",
+  ],
 };
 
 /** Areas reached from outside only through their index.ts. */
