@@ -12,11 +12,14 @@
  * Dependencies are bundled, except libpg-query: its WebAssembly file is loaded from its package.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
-rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
+// Built beside dist/ and swapped in at the end, so a test run reading dist/ meanwhile never finds
+// it half-written or missing.
+const out = `dist.build-${process.pid}`;
+rmSync(out, { recursive: true, force: true });
 
 const common = {
   bundle: true,
@@ -38,7 +41,7 @@ await Promise.all([
   build({
     ...common,
     entryPoints: { index: "src/index.ts" },
-    outdir: "dist",
+    outdir: out,
     chunkNames: "chunks/[name]-[hash]",
     splitting: true,
     format: "esm",
@@ -47,14 +50,14 @@ await Promise.all([
   build({
     ...common,
     entryPoints: { bin: "src/cli/bin.ts" },
-    outdir: "dist/cli",
+    outdir: `${out}/cli`,
     format: "esm",
     // load-cli.ts reads confiture.cjs by path; main.js is only a type import there.
   }),
   build({
     ...common,
     entryPoints: { confiture: "src/cli/main.ts" },
-    outdir: "dist/cli",
+    outdir: `${out}/cli`,
     outExtension: { ".js": ".cjs" },
     format: "cjs",
     // vm.Script (the code cache) has no loader for import(): lazy imports become require().
@@ -66,6 +69,11 @@ await Promise.all([
 
 execFileSync(
   process.execPath,
-  ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json", "--emitDeclarationOnly"],
+  ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json", "--emitDeclarationOnly", "--outDir", out],
   { stdio: "inherit" },
 );
+
+const old = `dist.old-${process.pid}`;
+if (existsSync("dist")) renameSync("dist", old);
+renameSync(out, "dist");
+rmSync(old, { recursive: true, force: true });
