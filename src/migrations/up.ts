@@ -136,7 +136,7 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
       const sqlstate = failure instanceof MigrationFailedError ? failure.sqlstate : undefined;
       const err =
         historyWasEmpty && sqlstate !== undefined && ALREADY_EXISTS.has(sqlstate)
-          ? failure.withNote(ALREADY_EXISTS_NOTE)
+          ? alreadyExists(failure as MigrationFailedError)
           : failure;
       if (ran.length === 0) return err;
       const ids = ran.map((a) => a.id);
@@ -183,4 +183,22 @@ async function prepareAll(
     });
   }
   return out;
+}
+
+/**
+ * A migration failed on "already exists" after the run began with empty history: the file is
+ * probably fine and the history was lost, so "fix the file" is replaced by that advice.
+ */
+function alreadyExists(failure: MigrationFailedError): MigrationFailedError {
+  const message = failure.message.replace(/; fix the file and run "confiture migrate up" again\.$/, ".");
+  return new MigrationFailedError(
+    `${message}${ALREADY_EXISTS_NOTE}`,
+    {
+      migration: failure.migration,
+      ...(failure.file !== undefined ? { file: failure.file } : {}),
+      ...(failure.line !== undefined ? { line: failure.line } : {}),
+      ...(failure.sqlstate !== undefined ? { sqlstate: failure.sqlstate } : {}),
+    },
+    { cause: failure.cause, ...(failure.details ? { details: failure.details } : {}) },
+  );
 }

@@ -107,6 +107,9 @@ describe("lost history", () => {
     expect(failed.stderr).toContain(
       "The history was empty when this run started and the object already exists: if these migrations were applied to this database before, its history was lost",
     );
+    // The file is not the problem: the runner's usual "fix the file" advice is not given.
+    expect(failed.stderr).not.toContain("fix the file");
+    expect(failed.stderr).toContain('"confiture migrate sync-history"');
   });
 
   it("a schema holding only extension objects and Confiture's own tables is a new database", async () => {

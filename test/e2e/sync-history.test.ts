@@ -116,7 +116,9 @@ describe("migrate sync-history", () => {
     );
     expect(r.stdout).toContain("extra  column users.nickname");
     expect(r.stdout).toContain("no run of migrations matches schema sync_drift exactly");
-    expect(r.stdout).toContain('Nothing was recorded: resolve the drift, or record what you know with "confiture migrate baseline --through ID"');
+    expect(r.stdout).toContain(
+      'Nothing was recorded: resolve the drift, or record what you know with "confiture migrate baseline --through ID"',
+    );
     expect(await rows(s)).toEqual([]);
     const doc = expectJson(await cli(["migrate", "sync-history", "--format", "json"]), 3, "either");
     expect(doc).toMatchObject({ match: "closest", through: "003_email_unique", recorded: [] });
@@ -152,7 +154,8 @@ describe("migrate sync-history", () => {
     expect(init.code, init.stderr).toBe(0);
     expect(await rows(s)).toEqual([]);
     expect(
-      (await suite.db.query("select count(*)::int as n from confiture_migrations_backup")).rows[0].n,
+      (await suite.db.query<{ n: number }>("select count(*)::int as n from confiture_migrations_backup"))
+        .rows[0]?.n,
     ).toBe(1);
     // Step 3: sync with the current schema.
     const sync = await cli(["migrate", "sync-history"]);
