@@ -83,6 +83,12 @@ export const ERROR_CODES = {
     category: "usage",
     meaning: "`--against schema` and `schema_dir` holds no `.sql` file",
   },
+  INCIDENT_NOT_FOUND: {
+    category: "usage",
+    meaning: "`incident log` found no ongoing incident in `incidents/` (or none with the given id)",
+  },
+  INCIDENT_FILE_EXISTS: { category: "usage", meaning: "`incident new --out FILE` names a file that exists" },
+  INCIDENT_FILE_INVALID: { category: "usage", meaning: "an incident report has no `## Timeline` section" },
   CHECKSUM_MISMATCH: { category: "check", meaning: "an applied migration's file changed" },
   HISTORY_LOST: {
     category: "check",
@@ -96,6 +102,14 @@ export const ERROR_CODES = {
   },
   FAILED_MIGRATION_PRESENT: { category: "check", meaning: "a migration is recorded as failed" },
   MIGRATION_FILE_MISSING: { category: "check", meaning: "an applied migration's file is gone" },
+  UNHEALTHY: {
+    category: "check",
+    meaning: "`health check` found a critical problem (including a server it cannot reach)",
+  },
+  VERIFY_FAILED: {
+    category: "check",
+    meaning: "`verify` found a failing checklist item (one finding per item)",
+  },
   LOCK_TIMEOUT: { category: "locked", meaning: "the migration lock was not released within `lock_timeout`" },
   LOCK_HOLDER_BUSY: { category: "locked", meaning: "`unlock` without `--force` and the holder is busy" },
   CONNECTION_FAILED: {
@@ -120,6 +134,10 @@ export const ERROR_CODES = {
   },
   NO_DOWN_FILE: { category: "failed", meaning: "a migration to roll back has no down file" },
   UNLOCK_FAILED: { category: "failed", meaning: "the lock holder's session could not be terminated" },
+  INCIDENT_FILE_BUSY: {
+    category: "failed",
+    meaning: "another `incident log` kept the report locked for 5 s; nothing was written",
+  },
   TOOL_FAILED: { category: "failed", meaning: "a PostgreSQL program exited with an error" },
   INTERRUPTED: {
     category: "failed",

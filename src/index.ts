@@ -43,6 +43,30 @@ export {
 } from "./config/index.js";
 export { describeHolder, holderFields, type LockHolder } from "./db/advisory-lock.js";
 export * from "./errors.js";
+export {
+  type HealthItem,
+  type HealthLevel,
+  type HealthResult,
+  healthCheck,
+  type Verdict,
+  type VerifyFix,
+  type VerifyItem,
+  type VerifyOptions,
+  type VerifyResult,
+  verify,
+} from "./health/index.js";
+export {
+  type IncidentEvidence,
+  type IncidentSeverity,
+  type LogIncidentOptions,
+  type LogIncidentResult,
+  logIncident,
+  type NewIncidentOptions,
+  type NewIncidentResult,
+  newIncident,
+  type Piece,
+  SEVERITIES,
+} from "./incident/index.js";
 export { type LockStatusResult, lockStatus, type UnlockResult, unlock } from "./locking/lock-ops.js";
 export { checksumOf } from "./migrations/checksum.js";
 export {

@@ -4,17 +4,20 @@
  */
 import { configShowCommand } from "./commands/config.js";
 import { eventsCommand } from "./commands/events.js";
+import { healthCheckCommand } from "./commands/health.js";
 import {
   migrateBaselineCommand,
   migrateChecksumCommand,
   migrateResolveCommand,
   migrateVerifyChecksumsCommand,
 } from "./commands/history.js";
+import { incidentLogCommand, incidentNewCommand } from "./commands/incident.js";
 import { initCommand } from "./commands/init.js";
 import { lockStatusCommand, unlockCommand } from "./commands/lock.js";
 import { migrateDownCommand, migrateGenerateCommand, migrateUpCommand } from "./commands/migrate.js";
 import { migrateDriftDetectCommand, migrateSyncHistoryCommand } from "./commands/schema.js";
 import { migrateStatusCommand } from "./commands/status.js";
+import { verifyCommand } from "./commands/verify.js";
 import type { CommandSpec } from "./spec.js";
 
 /** The one list of commands. */
@@ -32,6 +35,10 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   migrateSyncHistoryCommand,
   lockStatusCommand,
   unlockCommand,
+  healthCheckCommand,
+  verifyCommand,
+  incidentNewCommand,
+  incidentLogCommand,
   eventsCommand,
   configShowCommand,
 ];

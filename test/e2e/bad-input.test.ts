@@ -7,7 +7,6 @@
  * migrations pending in front of the bad one are not applied either.
  */
 import { writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
 import {
@@ -17,6 +16,7 @@ import {
   urlForDatabase,
   urlWithPassword,
 } from "../support/database.js";
+import { closedPort } from "../support/e2e.js";
 import { makeProject, type TestProject } from "../support/project.js";
 
 const SCHEMA = "bad_input";
@@ -464,18 +464,6 @@ async function snapshot(): Promise<Snapshot> {
   return { relations: relations.rows.map((x) => x.r), tracking: tracking.rows, events: events.rows };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function projectFor(c: Case): Promise<TestProject> {
   const config = c.config ? c.config(ctx) : defaultConfig(ctx);
   const files: Record<string, string | Buffer | null> = { ...BASE, ...c.files };
@@ -490,7 +478,7 @@ async function projectFor(c: Case): Promise<TestProject> {
 beforeAll(async () => {
   db = await createTestDatabase("bad input");
   ctx.url = db.url;
-  ctx.closedPort = await freePort();
+  ctx.closedPort = await closedPort();
   expect(decodeURIComponent(new URL(ctx.url).password)).toBe(SENTINEL_PASSWORD);
   const base = await makeProject({ config: defaultConfig(ctx), migrations: BASE });
   projects.push(base);

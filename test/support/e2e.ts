@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
+import { createServer } from "node:net";
 import { afterAll, beforeAll, expect } from "vitest";
 import { type CliResult, runCli, spawnCli, splitTarget } from "./cli.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
@@ -212,4 +213,16 @@ export function fileDatabase(label: string, baseConfig = ""): FileDatabase {
       projects.push(project);
     },
   };
+}
+
+/** A loopback port nobody listens on (taken from the OS, then released): a server that is down. */
+export function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 1));
+    });
+  });
 }

@@ -1,5 +1,13 @@
 /** `confiture migrate status [--verbose]`. */
-import { COMMANDS, describeHolder, type MigrationStatusEntry, migrationStatus } from "../../index.js";
+import {
+  COMMANDS,
+  type ConfitureConfig,
+  describeHolder,
+  displayUrl,
+  type MigrationStatusEntry,
+  migrationStatus,
+  TOOL_VERSION,
+} from "../../index.js";
 import { type Paint, table } from "../output.js";
 import { defineCommand, flag } from "../spec.js";
 
@@ -13,9 +21,12 @@ export const migrateStatusCommand = defineCommand({
   },
   async run({ config, options }) {
     const verbose = options.verbose;
-    const r = await migrationStatus(await config(), { verbose });
+    const loaded = await config();
+    const r = await migrationStatus(loaded, { verbose });
+    // `--verbose > incident_report.txt` (runbook scenario 3) is a record: when, by what, of what.
+    const record = verbose ? recordHeader(loaded) : undefined;
     return {
-      json: { ...r },
+      json: record ? { ...r, ...record.json } : { ...r },
       report: r.report,
       text: (p) => {
         const head = `Database ${r.database}, tracking table ${r.schema}.${r.trackingTable}${
@@ -30,6 +41,7 @@ export const migrateStatusCommand = defineCommand({
           .map(([k, n]) => `${n} ${k}`)
           .join(", ");
         const lines = [
+          ...(record ? [...record.lines, ""] : []),
           head,
           "",
           rows.length ? table(headers, rows) : "(no migrations)",
@@ -48,6 +60,23 @@ export const migrateStatusCommand = defineCommand({
     };
   },
 });
+
+/** The first lines of a verbose report: the time (UTC), the tool's version, environment and database. */
+function recordHeader(config: ConfitureConfig): { lines: string[]; json: Record<string, unknown> } {
+  const at = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const environment = config.environment ?? "default";
+  const url = config.database.url;
+  const database = url
+    ? `${displayUrl(url)}${config.database.source ? ` (from ${config.database.source})` : ""}`
+    : "-";
+  return {
+    lines: [
+      `Migration status report at ${at.replace("T", " ").replace("Z", " UTC")} by Confiture ${TOOL_VERSION}`,
+      `Environment ${environment}; database ${database}`,
+    ],
+    json: { reportedAt: at, toolVersion: TOOL_VERSION, environment },
+  };
+}
 
 function row(p: Paint, m: MigrationStatusEntry, verbose: boolean): string[] {
   const base = [m.id, paintState(p, m.state), m.appliedAt ?? ""];
