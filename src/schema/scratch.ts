@@ -82,34 +82,48 @@ async function createdScratch<T>(
       throw scratchRefused(err, session);
     }
   });
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown };
   try {
     const session = await openSession(onDatabase(opts.live, name, `${opts.live.applicationName} (scratch)`));
     try {
       await ensureSchema(session, opts.schema);
-      return {
-        value: await fn({ session, database: name, created: true }).catch(naming(name)),
-        database: name,
-        notes,
-      };
+      outcome = { ok: true, value: await fn({ session, database: name, created: true }) };
     } finally {
       await session.close();
     }
-  } finally {
-    const dropped = await withSession(admin, (s) => dropDatabase(s, name)).catch((err: unknown) =>
-      err instanceof Error ? err.message : String(err),
-    );
-    if (dropped !== true)
-      notes.push(
-        `the scratch database ${name} could not be dropped (${dropped}); drop it with: DROP DATABASE ${quoteIdent(name)}`,
-      );
+  } catch (err) {
+    outcome = { ok: false, error: naming(name, err) };
   }
+  const dropped = await withSession(admin, (s) => dropDatabase(s, name)).catch((err: unknown) =>
+    err instanceof Error ? err.message : String(err),
+  );
+  const left =
+    dropped === true
+      ? undefined
+      : `the scratch database ${name} could not be dropped (${dropped}); drop it with: DROP DATABASE ${quoteIdent(name)}`;
+  return settle(outcome, name, notes, left);
+}
+
+/**
+ * The work's result, or its error; a scratch database left behind is said either way (as a note,
+ * or appended to the error, which would otherwise hide it).
+ */
+function settle<T>(
+  outcome: { ok: true; value: T } | { ok: false; error: unknown },
+  database: string,
+  notes: string[],
+  left: string | undefined,
+): ScratchOutcome<T> {
+  if (outcome.ok)
+    return { value: outcome.value, database, notes: left === undefined ? notes : [...notes, left] };
+  const err = outcome.error;
+  if (left !== undefined && err instanceof ConfitureError) throw err.withNote(` Also: ${left}.`);
+  throw err;
 }
 
 /** A failure inside the scratch database names it in its details (JSON `error.details.scratchDatabase`). */
-function naming(database: string): (err: unknown) => never {
-  return (err) => {
-    throw err instanceof ConfitureError ? err.withNote("", { scratchDatabase: database }) : err;
-  };
+function naming(database: string, err: unknown): unknown {
+  return err instanceof ConfitureError ? err.withNote("", { scratchDatabase: database }) : err;
 }
 
 /** The one-line refusal when CREATE DATABASE fails, with the way around it. */
@@ -200,21 +214,21 @@ async function givenScratch<T>(
       );
     }
     const before = await schemaState(session, opts.schema);
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
     try {
       await ensureSchema(session, opts.schema);
-      const value = await fn({ session, database: session.database, created: false }).catch(
-        naming(session.database),
-      );
-      return { value, database: session.database, notes };
-    } finally {
-      const problem = await restore(session, opts.schema, before).catch((err: unknown) =>
-        err instanceof Error ? err.message : String(err),
-      );
-      if (problem !== undefined)
-        notes.push(
-          `the scratch database ${session.database} could not be emptied again (${problem}); empty it by hand before the next run`,
-        );
+      outcome = { ok: true, value: await fn({ session, database: session.database, created: false }) };
+    } catch (err) {
+      outcome = { ok: false, error: naming(session.database, err) };
     }
+    const problem = await restore(session, opts.schema, before).catch((err: unknown) =>
+      err instanceof Error ? err.message : String(err),
+    );
+    const left =
+      problem === undefined
+        ? undefined
+        : `the scratch database ${session.database} could not be emptied again (${problem}); empty it by hand before the next run`;
+    return settle(outcome, session.database, notes, left);
   } finally {
     await session.close();
   }
