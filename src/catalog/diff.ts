@@ -92,6 +92,7 @@ function diffTable(e: TableInfo, a: TableInfo, out: SchemaDifference[]): void {
   const t = a.name;
   compare(out, `table ${t}`, t, {
     kind: [e.kind, a.kind],
+    "row level security": [e.rowSecurity, a.rowSecurity],
     "partition of": [e.partitionOf, a.partitionOf],
     "partition bound": [e.partitionBound, a.partitionBound],
   });
@@ -146,6 +147,12 @@ function diffTable(e: TableInfo, a: TableInfo, out: SchemaDifference[]): void {
       valid: [ex.valid, ax.valid],
       ready: [ex.ready, ax.ready],
     }),
+  });
+  diffNamed(out, e.policies, a.policies, {
+    ...inTable,
+    object: (x) => `policy ${t}.${x.name}`,
+    summary: (x) => x.definition,
+    properties: (ex, ax) => ({ definition: [ex.definition, ax.definition] }),
   });
   diffNamed(out, e.triggers, a.triggers, {
     ...inTable,

@@ -11,6 +11,7 @@ export {
   type FunctionInfo,
   type IndexInfo,
   introspectSchema,
+  type PolicyInfo,
   type SchemaModel,
   type SequenceInfo,
   schemaFingerprint,

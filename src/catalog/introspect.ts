@@ -1,5 +1,5 @@
 /**
- * Introspection: one schema's objects read from the catalogs into one model, in eight queries
+ * Introspection: one schema's objects read from the catalogs into one model, in nine queries
  * whatever the schema's size (never one query per table). Definitions come from PostgreSQL's own
  * deparsers (`pg_get_constraintdef`, `pg_get_indexdef`, `pg_get_viewdef`, `pg_get_functiondef`,
  * `pg_get_triggerdef`, `format_type`, `pg_get_expr`), so two schemas built by the same DDL read
@@ -56,9 +56,18 @@ export interface TriggerInfo {
   enabled: "origin" | "always" | "replica" | "disabled";
 }
 
+/** A row-level security policy (`CREATE POLICY`). */
+export interface PolicyInfo {
+  name: string;
+  /** `AS PERMISSIVE FOR SELECT TO app USING (...) WITH CHECK (...)`, roles sorted. */
+  definition: string;
+}
+
 export interface TableInfo {
   name: string;
   kind: "table" | "partitioned table" | "foreign table";
+  /** `ALTER TABLE ... ENABLE ROW LEVEL SECURITY` (`on`), plus `FORCE` (`forced`). */
+  rowSecurity: "off" | "on" | "forced";
   /** For a partition: its parent, and the bound (`FOR VALUES ...`). */
   partitionOf: string | null;
   partitionBound: string | null;
@@ -67,6 +76,7 @@ export interface TableInfo {
   constraints: ConstraintInfo[];
   indexes: IndexInfo[];
   triggers: TriggerInfo[];
+  policies: PolicyInfo[];
 }
 
 export interface ViewInfo {
@@ -132,6 +142,7 @@ select c.relname::text as name, c.relkind::text as relkind,
        case when c.relispartition then (select p.relname::text from pg_inherits i join pg_class p on p.oid = i.inhparent where i.inhrelid = c.oid) end as parent,
        case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end as bound,
        case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end as view_definition,
+       case when c.relforcerowsecurity then 'forced' when c.relrowsecurity then 'on' else 'off' end as row_security,
        coalesce((
          select json_agg(json_build_object(
                   'name', a.attname::text,
@@ -180,6 +191,19 @@ select r.relname::text as "table", g.tgname::text as name, pg_get_triggerdef(g.o
  where r.relnamespace = ${IN_SCHEMA} and not g.tgisinternal and not ${ownRelation("r.relname")}
    and ${NOT_EXTENSION("pg_class", "r.oid")}
  order by r.relname, g.tgname`;
+
+const POLICIES_SQL = `
+select r.relname::text as "table", p.polname::text as name,
+       'AS ' || case when p.polpermissive then 'PERMISSIVE' else 'RESTRICTIVE' end
+       || ' FOR ' || case p.polcmd when 'r' then 'SELECT' when 'a' then 'INSERT' when 'w' then 'UPDATE' when 'd' then 'DELETE' else 'ALL' end
+       || ' TO ' || (select string_agg(case when o = 0 then 'public' else quote_ident(pg_get_userbyid(o)) end, ', ' order by 1)
+                      from unnest(p.polroles) o)
+       || coalesce(' USING (' || pg_get_expr(p.polqual, p.polrelid) || ')', '')
+       || coalesce(' WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')', '') as definition
+  from pg_policy p join pg_class r on r.oid = p.polrelid
+ where r.relnamespace = ${IN_SCHEMA} and not ${ownRelation("r.relname")}
+   and ${NOT_EXTENSION("pg_class", "r.oid")}
+ order by r.relname, p.polname`;
 
 const SEQUENCES_SQL = `
 select c.relname::text as name, format_type(s.seqtypid, null) as type, s.seqstart::text as start,
@@ -260,7 +284,7 @@ const FUNCTION_KINDS: Record<string, FunctionInfo["kind"]> = {
 const TYPE_KINDS: Record<string, TypeInfo["kind"]> = { e: "enum", d: "domain", c: "composite", r: "range" };
 
 /**
- * Read `schema` into a SchemaModel (eight catalog queries).
+ * Read `schema` into a SchemaModel (nine catalog queries).
  *
  * @example const model = await introspectSchema(session, "public", { names: ["confiture_migrations", "confiture_events"] });
  */
@@ -277,6 +301,7 @@ export async function introspectSchema(
     parent: string | null;
     bound: string | null;
     view_definition: string | null;
+    row_security: TableInfo["rowSecurity"];
     columns: ColumnInfo[];
   }>(RELATIONS_SQL, params);
   const constraints = await session.query<{
@@ -293,6 +318,7 @@ export async function introspectSchema(
     TRIGGERS_SQL,
     params,
   );
+  const policies = await session.query<PolicyInfo & { table: string }>(POLICIES_SQL, params);
   const sequences = await session.query<SequenceInfo>(SEQUENCES_SQL, params);
   const functions = await session.query<{ signature: string; prokind: string; definition: string | null }>(
     FUNCTIONS_SQL,
@@ -328,12 +354,14 @@ export async function introspectSchema(
       const table: TableInfo = {
         name: r.name,
         kind,
+        rowSecurity: r.row_security,
         partitionOf: r.parent,
         partitionBound: r.bound,
         columns: r.columns,
         constraints: [],
         indexes: [],
         triggers: [],
+        policies: [],
       };
       tables.set(r.name, table);
       model.tables.push(table);
@@ -358,6 +386,7 @@ export async function introspectSchema(
     });
   }
   for (const { table, ...index } of indexes) tables.get(table)?.indexes.push(index);
+  for (const { table, ...policy } of policies) tables.get(table)?.policies.push(policy);
   for (const g of triggers) {
     tables.get(g.table)?.triggers.push({
       name: g.name,

@@ -372,4 +372,51 @@ describe("diffSchemas", () => {
       await liveDb.drop();
     }
   });
+
+  it("row-level security and its policies are in the model: switched off or a policy edited by hand is drift", async () => {
+    const expectedDb = await createTestDatabase("catalog rls expected");
+    const liveDb = await createTestDatabase("catalog rls live");
+    try {
+      const rls = [
+        "create table app.docs (id int primary key, owner text not null)",
+        "alter table app.docs enable row level security",
+        "create policy own_docs on app.docs for select to public using (owner = current_user)",
+        "create policy add_docs on app.docs as restrictive for insert to public with check (owner = current_user)",
+      ];
+      await build(expectedDb, rls);
+      await build(liveDb, rls);
+      const expected = await read(expectedDb);
+      expect(expected.tables[0]).toMatchObject({
+        rowSecurity: "on",
+        policies: [
+          {
+            name: "add_docs",
+            definition: "AS RESTRICTIVE FOR INSERT TO public WITH CHECK ((owner = CURRENT_USER))",
+          },
+          {
+            name: "own_docs",
+            definition: "AS PERMISSIVE FOR SELECT TO public USING ((owner = CURRENT_USER))",
+          },
+        ],
+      });
+      expect(diffSchemas(expected, await read(liveDb))).toEqual([]);
+      await liveDb.query("alter table app.docs disable row level security");
+      await liveDb.query("alter policy own_docs on app.docs using (true)");
+      await liveDb.query("drop policy add_docs on app.docs");
+      const rows = diffSchemas(expected, await read(liveDb)).map((d) => [
+        d.object,
+        d.kind,
+        d.property,
+        d.actual,
+      ]);
+      expect(rows).toEqual([
+        ["table docs", "changed", "row level security", "off"],
+        ["policy docs.add_docs", "missing", null, null],
+        ["policy docs.own_docs", "changed", "definition", "AS PERMISSIVE FOR SELECT TO public USING (true)"],
+      ]);
+    } finally {
+      await expectedDb.drop();
+      await liveDb.drop();
+    }
+  });
 });

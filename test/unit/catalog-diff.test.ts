@@ -18,12 +18,14 @@ const column = (name: string) => ({
 const table = (name: string, columns: string[]): TableInfo => ({
   name,
   kind: "table",
+  rowSecurity: "off",
   partitionOf: null,
   partitionBound: null,
   columns: columns.map(column),
   constraints: [],
   indexes: [],
   triggers: [],
+  policies: [],
 });
 const model = (parts: Partial<SchemaModel>): SchemaModel => ({
   schema: "app",

@@ -17,6 +17,7 @@ describe("introspectSchema with a relation kind it does not know", () => {
       [], // constraints
       [], // indexes
       [], // triggers
+      [], // policies
       [], // sequences
       [], // functions
       [], // types
