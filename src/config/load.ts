@@ -8,6 +8,7 @@
 import { lstat, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
+import { hideSecret } from "../redact/index.js";
 import { type AnySettingDefinition, assignAt, SETTING_LIST } from "./definition.js";
 import { checkLiteralValues, SettingResolver } from "./settings.js";
 import type { RawFile } from "./structure.js";
@@ -57,6 +58,9 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Confitur
     assignAt(config, property, resolveSetting(definition, settings, env, opts.databaseUrl));
   }
   config.overridesInEffect = settings.overridesInEffect;
+  // Its password is hidden wherever it turns up in output, even bare (a smoke script, a title).
+  hideSecret(passwordOf((config.database as DatabaseUrlSetting | undefined)?.url));
+  hideSecret(env.PGPASSWORD);
   // ConfitureConfig's settings are derived from SETTING_LIST's table (types.ts), and every entry
   // was just assigned at its property, so the object has the type's shape by construction.
   return config as unknown as ConfitureConfig;
@@ -219,5 +223,16 @@ function resolveDatabaseUrl(
   } catch (error) {
     if (error instanceof ConfigError) return { url: undefined, source: key, error };
     throw error;
+  }
+}
+
+/** The password of a URL, or undefined (no password, or not a URL). */
+function passwordOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const u = new URL(url);
+    return u.password === "" ? (u.searchParams.get("password") ?? undefined) : u.password;
+  } catch {
+    return undefined;
   }
 }

@@ -30,6 +30,11 @@ export interface ConnectionSpec {
    */
   schema?: string | undefined;
   /**
+   * The database name to look libpq's password file up with, when it is not `database` itself:
+   * a scratch database borrows the configured database's line (its name is random).
+   */
+  passFileDatabase?: string | undefined;
+  /**
    * Where the URL came from, for messages that tell the user what to fix: `--database-url`,
    * `DATABASE_URL`, `database_url in confiture.yaml`, ... Unset: messages say "the URL".
    */
@@ -55,8 +60,11 @@ export function describeTarget(spec: ConnectionSpec): string {
  */
 export function onDatabase(spec: ConnectionSpec, database: string, applicationName?: string): ConnectionSpec {
   const named = { ...spec, applicationName: applicationName ?? spec.applicationName };
-  if (spec.connectionString === undefined) return { ...named, database };
+  if (spec.connectionString === undefined)
+    return { ...named, database, passFileDatabase: spec.passFileDatabase ?? spec.database };
   const url = new URL(spec.connectionString);
+  const original = decodeURIComponent(url.pathname.slice(1)) || url.username || undefined;
+  named.passFileDatabase = spec.passFileDatabase ?? original;
   url.pathname = `/${encodeURIComponent(database)}`;
   url.searchParams.delete("dbname");
   return { ...named, connectionString: url.toString(), database: undefined };

@@ -6,6 +6,7 @@
 import os from "node:os";
 import pg from "pg";
 import { ConnectionLostError } from "../errors.js";
+import { hideSecret } from "../redact/index.js";
 import { BatchQuery } from "./batch-query.js";
 import { type ConnectionSpec, describeTarget } from "./connection-spec.js";
 import { quoteIdent } from "./identifiers.js";
@@ -75,6 +76,8 @@ export function actorHost(): string {
  */
 export async function openSession(spec: ConnectionSpec): Promise<Session> {
   const applicationName = spec.applicationName.slice(0, 63);
+  hideSecret(spec.password);
+  hideSecret(urlPassword(spec.connectionString));
   const client = new pg.Client({
     connectionString: spec.connectionString,
     host: spec.host,
@@ -262,14 +265,27 @@ function readPasswordFileWhenAsked(
     return context;
   }
   (client as unknown as { password: (key: PassFileKey) => Promise<string> }).password = async (key) => {
-    const found = await lookupPassFile(key);
+    const found = await lookupPassFile(
+      spec.passFileDatabase === undefined ? key : { ...key, database: spec.passFileDatabase },
+    );
     if (found.password !== undefined && found.line !== undefined) {
       context.password = { from: "file", file: found.file, line: found.line };
+      hideSecret(found.password);
       return found.password;
     }
     throw passwordRequiredError(target, key.user ?? "", context, found);
   };
   return context;
+}
+
+/** The password a URL carries, or undefined. */
+function urlPassword(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url).password || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when a connection URL carries a password of its own (unparsable: assume it does). */

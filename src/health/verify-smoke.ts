@@ -5,7 +5,7 @@
  * kept (its tail) and shown redacted: a script that echoes $DATABASE_URL prints no password.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { redactText } from "../redact/index.js";
+import { hideSecret, redactUntrusted } from "../redact/index.js";
 import { oneLine, type VerifyItem } from "./verify-items.js";
 
 /** One command's outcome. */
@@ -123,12 +123,13 @@ function runOne(command: string, cwd: string, url: string, timeoutMs: number): P
   });
 }
 
-/** Redacted text, and the URL's password hidden even where no pattern would see it (`echo $PGPASSWORD`). */
+/**
+ * Redacted text, and the URL's password hidden even where no pattern would see it, bare or
+ * percent-encoded (`echo $PGPASSWORD`, a script printing the parsed URL's password).
+ */
 function redact(text: string, url: string): string {
-  let out = text;
-  const password = passwordOf(url);
-  if (password !== undefined) out = out.split(password).join("***");
-  return redactText(out);
+  hideSecret(passwordOf(url));
+  return redactUntrusted(text);
 }
 
 function passwordOf(url: string): string | undefined {

@@ -3,16 +3,16 @@
  * table cell. What a person typed (title, log message) and what the database said (errors,
  * queries, event fields) all pass through here before they are written.
  */
-import { redactText } from "../redact/index.js";
+import { redactUntrusted } from "../redact/index.js";
 
 /**
- * `text` redacted and made one line: line breaks (CR, LF, U+2028, U+2029) and tabs become a
+ * `text` redacted (every password this process knows too, bare or percent-encoded) and made one line: line breaks (CR, LF, U+2028, U+2029) and tabs become a
  * space (runs of them one space), other control characters (C0, DEL, C1) `\xNN`. Redacted
  * before and after: joining lines can make a URL that a line break had cut whole again.
  * @example oneLine("deploy\nfailed for postgres://a:pw@h/db") // "deploy failed for postgres://a:***@h/db"
  */
 export function oneLine(text: string): string {
-  const redacted = redactText(text);
+  const redacted = redactUntrusted(text);
   let out = "";
   let space = false;
   for (const ch of redacted) {
@@ -27,7 +27,7 @@ export function oneLine(text: string): string {
     }
     out += c < 0x20 || (c >= 0x7f && c <= 0x9f) ? `\\x${c.toString(16).padStart(2, "0")}` : ch;
   }
-  return redactText(out.trim());
+  return redactUntrusted(out.trim());
 }
 
 /**

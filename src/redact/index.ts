@@ -71,6 +71,49 @@ export function redactText(text: string): string {
   }
 }
 
+/** Passwords this process knows (the configured URL's, a password file's), in every form a text may carry. */
+const knownSecrets = new Set<string>();
+
+/** Shorter secrets are not searched for in text: hiding every `ab` would garble output, not protect it. */
+const MIN_KNOWN_SECRET = 4;
+
+/**
+ * Tell redaction about a password this process uses, so that `redactUntrusted` hides it wherever
+ * it appears, even where no pattern would see it (a script printing it bare, a title typed with
+ * it): as given, percent-encoded, and percent-decoded.
+ * @example hideSecret(new URL(url).password)
+ */
+export function hideSecret(secret: string | undefined): void {
+  if (secret === undefined || secret.length < MIN_KNOWN_SECRET) return;
+  const forms = [secret, encodeURIComponent(secret)];
+  try {
+    forms.push(decodeURIComponent(secret));
+  } catch {
+    // Not percent-encoded text: the other forms cover it.
+  }
+  for (const f of forms) if (f.length >= MIN_KNOWN_SECRET) knownSecrets.add(f);
+}
+
+/**
+ * Text from outside Confiture (a smoke command's output, a title or message a person typed):
+ * `redactText`, and every password this process knows hidden wherever it appears, bare or
+ * percent-encoded. Not applied to Confiture's own messages, where a common password (`postgres`)
+ * would otherwise turn every `postgres://` into `***://`.
+ * @example redactUntrusted(smokeOutput)
+ */
+export function redactUntrusted(text: string): string {
+  return hideKnown(redactText(text));
+}
+
+function hideKnown(text: string): string {
+  let out = text;
+  // Longest first, so a secret that contains another is hidden whole.
+  for (const s of [...knownSecrets].sort((a, b) => b.length - a.length)) {
+    if (out.includes(s)) out = out.split(s).join(HIDDEN);
+  }
+  return out;
+}
+
 /**
  * At most `max` characters of text that has ALREADY been redacted (never cut a text before
  * redacting it: the cut can remove the quote or `@` that tells where a secret ends). The cut

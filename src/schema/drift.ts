@@ -38,7 +38,7 @@ export interface DriftResult {
   scratchDatabase: string;
   /** Facts the user should know about the comparison (changed files replayed as they are now, ...). */
   notes: string[];
-  /** Milliseconds: building the expected schema, reading both schemas, comparing them. */
+  /** Milliseconds: building the expected schema, reading both schemas (at once, after the build), comparing them. */
   timings: { replayMs: number; introspectMs: number; diffMs: number; totalMs: number };
   /** One critical finding per difference (code DRIFT_DETECTED). */
   report: CheckReport;
@@ -59,9 +59,6 @@ export async function detectDrift(config: ConfitureConfig, opts: DriftOptions = 
     const notes: string[] = [];
     let replayMs = 0;
     let introspectMs = 0;
-    // The live schema is read while the expected one is built: two sessions, two servers' worth of work at once.
-    const live = timed(() => introspectSchema(session, run.tables.schema, ownRelations(run.tables)));
-    live.promise.catch(() => {});
     let plan: ReplayPlan;
     if (against === "migrations") {
       plan = replayPlan(readListed(listed), await history.read(), notes);
@@ -84,17 +81,22 @@ export async function detectDrift(config: ConfitureConfig, opts: DriftOptions = 
           for (const p of schemaPaths) await replaySchemaFile(scratch, p, config.projectDir);
         }
         replayMs = performance.now() - t0;
-        const read = timed(() => introspectSchema(scratch, run.tables.schema, ownRelations(run.tables)));
-        const model = await read.promise;
-        introspectMs += read.ms();
-        return model;
+        // Both schemas read at once, each on its own session, once the replay is done: the live
+        // one as close as possible to the comparison, and neither competing with the replay.
+        const t1 = performance.now();
+        const own = ownRelations(run.tables);
+        const models = await Promise.all([
+          introspectSchema(scratch, run.tables.schema, own),
+          introspectSchema(session, run.tables.schema, own),
+        ]);
+        introspectMs = performance.now() - t1;
+        return models;
       },
     );
     notes.push(...expected.notes);
-    const actual = await live.promise;
-    introspectMs += live.ms();
+    const [expectedModel, actual] = expected.value;
     const t1 = performance.now();
-    const differences = diffSchemas(expected.value, actual);
+    const differences = diffSchemas(expectedModel, actual);
     const diffMs = performance.now() - t1;
     return driftResult(run, session.database, against, plan.source, expected.database, differences, notes, {
       replayMs,
@@ -186,16 +188,6 @@ export function describeDifference(d: SchemaDifference): string {
   if (d.kind === "missing") return `${d.object}: missing (expected ${d.expected ?? "it"})`;
   if (d.kind === "extra") return `${d.object}: extra (${d.actual ?? "not expected"})`;
   return `${d.object}: ${d.property ?? "definition"} changed: expected ${d.expected ?? "none"}, actual ${d.actual ?? "none"}`;
-}
-
-/** Time a piece of work: the promise, and its duration once settled. */
-function timed<T>(work: () => Promise<T>): { promise: Promise<T>; ms(): number } {
-  const t0 = performance.now();
-  let t1 = 0;
-  const promise = work().finally(() => {
-    t1 = performance.now();
-  });
-  return { promise, ms: () => (t1 || performance.now()) - t0 };
 }
 
 function relativeDir(dir: string, projectDir: string): string {

@@ -38,8 +38,8 @@ export interface SyncHistoryOptions {
  * - `present`: its changes are in the live schema;
  * - `implied`: it changes nothing the schema shows, and a later migration is present;
  * - `unconfirmed`: it changes nothing the schema shows and nothing after it is present (a data
- *   migration at the end): recorded, because the live schema equals the result with it, but the
- *   schema cannot prove it ran;
+ *   migration at the end): the schema cannot tell whether it ran, so it is not recorded and the
+ *   result is exit 3; a person decides (`baseline --through` if it ran; `up` runs it if not);
  * - `absent`: not in the live schema (pending).
  */
 export type SyncVerdict = "present" | "implied" | "unconfirmed" | "absent";
@@ -150,7 +150,11 @@ export async function syncHistory(
         ),
         scratchDatabase: scratch.database,
       };
-      const toRecord = files.filter((_, i) => result!.migrations[i]!.verdict !== "absent");
+      // Only what the schema proves: an unconfirmed (data-only) tail is left for a person.
+      const toRecord = files.filter((_, i) => {
+        const v = result!.migrations[i]!.verdict;
+        return v === "present" || v === "implied";
+      });
       if (result.match !== "exact" || toRecord.length === 0) return [];
       return [
         {
@@ -197,11 +201,15 @@ export async function syncHistory(
   }
   const unconfirmed = r.migrations.filter((m) => m.verdict === "unconfirmed").map((m) => m.id);
   if (unconfirmed.length > 0 && r.match === "exact") {
+    const last = unconfirmed.at(-1)!;
     findings.push({
       code: "HISTORY_UNRESOLVED",
-      severity: "warning",
+      severity: "critical",
       subject: unconfirmed.join(", "),
-      message: `${unconfirmed.join(", ")} change(s) nothing the schema shows: ${dryRun ? "would be " : ""}recorded as applied because the live schema equals the result with them, but whether they ran (e.g. data changes) cannot be told from the schema`,
+      message:
+        `${unconfirmed.join(", ")} change(s) nothing the schema shows, so whether it ran (e.g. a data change) cannot be told from the schema: ` +
+        `${dryRun ? "it would be" : "it was"} left pending. If it ran, record it with "confiture migrate baseline --through ${last}"; ` +
+        `if not, "confiture migrate up" runs it`,
     });
   }
   return {
@@ -250,7 +258,7 @@ function judge(
     database,
     schema,
     match: exact > 0 ? "exact" : exact === 0 ? "empty" : "closest",
-    through: through > 0 ? files[through - 1]!.id : null,
+    through: lastConfirmed(migrations, exact >= 0) ?? (through > 0 ? files[through - 1]!.id : null),
     migrations,
     differences: exact >= 0 ? [] : (closest?.differences ?? []),
     notes:
@@ -261,4 +269,10 @@ function judge(
           ]
         : notes,
   };
+}
+
+/** With an exact match: the last migration the schema proves (present or implied), or undefined. */
+function lastConfirmed(migrations: SyncEntry[], exact: boolean): string | undefined {
+  if (!exact) return undefined;
+  return migrations.filter((m) => m.verdict === "present" || m.verdict === "implied").at(-1)?.id;
 }

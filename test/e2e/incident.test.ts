@@ -322,6 +322,31 @@ describe("confiture incident new", () => {
     expect(report).not.toContain("hunter2secret");
     expect(report).toMatch(/\*\*Incident ID:\*\* INC-\d{8}-001\n/);
 
+    // The configured URL's password, typed bare into a title or a message, is hidden too.
+    const bare = await cli([
+      "incident",
+      "new",
+      "--title",
+      `pw is ${SENTINEL_PASSWORD}`,
+      "--severity",
+      "P3",
+      "--no-drift",
+      "--out",
+      "bare.md",
+    ]);
+    expect(bare.code, bare.stderr).toBe(0);
+    const bareReport = await readFile(p.path("bare.md"), "utf8");
+    expect(bareReport.split("\n")[0]).toBe("# Incident Report: pw is ***");
+    const bareLog = await cli([
+      "incident",
+      "log",
+      `again ${SENTINEL_PASSWORD}`,
+      "--incident",
+      p.path("bare.md"),
+    ]);
+    expect(bareLog.code, bareLog.stderr).toBe(0);
+    expect(await readFile(p.path("bare.md"), "utf8")).not.toContain(SENTINEL_PASSWORD);
+
     // The message lands in the timeline table: its pipe escaped, its lines joined, its password hidden.
     const log = await cli([
       "incident",

@@ -115,9 +115,8 @@ describe("migrate sync-history", () => {
       "No run of migrations matches the live schema exactly. Closest: through 003_email_unique",
     );
     expect(r.stdout).toContain("extra  column users.nickname");
-    expect(r.stdout).toContain("no run of migrations matches schema sync_drift exactly");
     expect(r.stdout).toContain(
-      'Nothing was recorded: resolve the drift, or record what you know with "confiture migrate baseline --through ID"',
+      'Nothing was recorded: resolve the drift, or record what you know with "confiture migrate baseline --through ID".',
     );
     expect(await rows(s)).toEqual([]);
     const doc = expectJson(await cli(["migrate", "sync-history", "--format", "json"]), 3, "either");
@@ -127,7 +126,7 @@ describe("migrate sync-history", () => {
     ]);
   });
 
-  it("a data-only migration at the end is recorded but said to be unconfirmed", async () => {
+  it("a data-only migration at the end is not recorded: the schema cannot tell whether it ran (exit 3)", async () => {
     const s = "sync_data";
     const { cli } = await setup(s, {
       ...files(s),
@@ -135,10 +134,23 @@ describe("migrate sync-history", () => {
     });
     expect((await cli(["migrate", "up", "--target", "003_email_unique"])).code).toBe(0);
     await suite.db.query(`drop table ${s}.confiture_migrations`);
-    const r = await cli(["migrate", "sync-history", "--dry-run"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^004_seed\s+unconfirmed/m);
-    expect(r.stderr).toContain("004_seed change(s) nothing the schema shows");
+    const dry = await cli(["migrate", "sync-history", "--dry-run"]);
+    expect(dry.code).toBe(3);
+    expect(dry.stdout).toMatch(/^004_seed\s+unconfirmed \(changes no schema object; left pending\)$/m);
+    expect(dry.stdout).toContain(
+      "Dry run: would record 3 migration(s) through 003_email_unique as reconstructed.",
+    );
+    const r = await cli(["migrate", "sync-history"]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain("Recorded 3 migration(s) through 003_email_unique as reconstructed.");
+    expect(r.stdout).toContain(
+      '004_seed change(s) nothing the schema shows, so whether it ran (e.g. a data change) cannot be told from the schema: it was left pending. If it ran, record it with "confiture migrate baseline --through 004_seed"; if not, "confiture migrate up" runs it.',
+    );
+    expect((await rows(s)).map((x) => x.version)).toEqual(["001_users", "002_orders", "003_email_unique"]);
+    // The person decides: here it never ran, so up runs it and the row arrives.
+    const up = await cli(["migrate", "up"]);
+    expect(up.code, up.stderr).toBe(0);
+    expect((await suite.db.query(`select count(*)::int as n from ${s}.users`)).rows[0]).toEqual({ n: 1 });
   });
 
   it("runs the runbook's Scenario 4 end to end: back up, init --force, sync-history, status, drift-detect, verify-checksums", async () => {

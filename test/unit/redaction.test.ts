@@ -4,7 +4,7 @@ import { checkIdentifier } from "../../src/config/values.js";
 import { describeHolder, type LockHolder } from "../../src/db/advisory-lock.js";
 import { redactDeep, redactSecrets } from "../../src/errors.js";
 import { isJsWhitespace } from "../../src/redact/chars.js";
-import { clipRedacted, displayUrl, redactUrl } from "../../src/redact/index.js";
+import { clipRedacted, displayUrl, hideSecret, redactUntrusted, redactUrl } from "../../src/redact/index.js";
 
 describe("redactSecrets", () => {
   it.each([
@@ -338,3 +338,20 @@ function legacyRedactText(text: string): string {
     return "***";
   }
 }
+
+describe("redactUntrusted", () => {
+  it("hides a known password bare, percent-encoded and decoded; leaves our own messages alone", () => {
+    hideSecret("S3cret Pw!x@1");
+    const out = redactUntrusted("bare S3cret Pw!x@1, encoded S3cret%20Pw!x%401, then done");
+    expect(out).toBe("bare ***, encoded ***, then done");
+    hideSecret("S3cretPw%21y");
+    expect(redactUntrusted("S3cretPw!y and S3cretPw%21y")).toBe("*** and ***");
+    // Confiture's own messages go through redactSecrets, which knows no bare passwords.
+    expect(redactSecrets("bare S3cret Pw!x@1")).toBe("bare S3cret Pw!x@1");
+  });
+
+  it("does not hide passwords shorter than 4 characters (hiding every 'ab' would garble output)", () => {
+    hideSecret("ab");
+    expect(redactUntrusted("a table")).toBe("a table");
+  });
+});

@@ -98,7 +98,6 @@ export const migrateSyncHistoryCommand = defineCommand({
       onProgress: (m) => out.progress(m),
     });
     for (const n of r.notes) out.note(n);
-    for (const f of r.report.findings) if (f.severity === "warning") out.warn(f.message);
     return {
       json: { ...r },
       report: r.report,
@@ -120,12 +119,12 @@ export const migrateSyncHistoryCommand = defineCommand({
             `No run of migrations matches the live schema exactly. Closest: ${r.through === null ? "none of them applied" : `through ${r.through}`}, with these differences:`,
             ...groupedDifferences(p, r.differences),
             "",
-            r.report.failure?.message ?? "",
+            'Nothing was recorded: resolve the drift, or record what you know with "confiture migrate baseline --through ID".',
           );
         } else if (r.match === "empty") {
           lines.push("The live schema holds none of the migrations' objects: nothing to record.");
         } else if (r.dryRun) {
-          const n = r.migrations.filter((m) => m.verdict !== "absent").length;
+          const n = r.migrations.filter((m) => m.verdict === "present" || m.verdict === "implied").length;
           lines.push(
             `Dry run: would record ${n} migration(s) through ${r.through} as reconstructed. Nothing was changed.`,
           );
@@ -134,6 +133,9 @@ export const migrateSyncHistoryCommand = defineCommand({
             `Recorded ${r.recorded.length} migration(s) through ${r.through} as reconstructed. Next: confiture migrate status, confiture migrate drift-detect.`,
           );
         }
+        const unresolved = r.match === "exact" ? r.report.failure?.message : undefined;
+        if (unresolved !== undefined)
+          lines.push(`${unresolved.charAt(0).toUpperCase()}${unresolved.slice(1)}.`);
         return lines.join("\n");
       },
     };
@@ -144,7 +146,7 @@ function paintVerdict(p: Paint, v: SyncVerdict): string {
   const words: Record<SyncVerdict, string> = {
     present: "present",
     implied: "present (implied: changes no schema object; a later migration is present)",
-    unconfirmed: "unconfirmed (changes no schema object; cannot be told from the schema)",
+    unconfirmed: "unconfirmed (changes no schema object; left pending)",
     absent: "absent (pending)",
   };
   if (v === "present" || v === "implied") return p.green(words[v]);
