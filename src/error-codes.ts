@@ -100,6 +100,10 @@ export const ERROR_CODES = {
     category: "check",
     meaning: "`sync-history` found no run of migrations that matches the live schema exactly",
   },
+  HISTORY_TABLE_INVALID: {
+    category: "check",
+    meaning: "the tracking table lacks columns Confiture reads (made by hand, another tool, or damaged)",
+  },
   FAILED_MIGRATION_PRESENT: { category: "check", meaning: "a migration is recorded as failed" },
   MIGRATION_FILE_MISSING: { category: "check", meaning: "an applied migration's file is gone" },
   UNHEALTHY: {

@@ -4,7 +4,7 @@
  */
 import { qualify } from "../db/identifiers.js";
 import type { Session } from "../db/session.js";
-import { SqlError } from "../errors.js";
+import { CheckFailedError, SqlError } from "../errors.js";
 import { TOOL_VERSION } from "../version.js";
 import type { HistoryTables } from "./tables.js";
 
@@ -53,6 +53,16 @@ export async function readHistory(session: Session, t: HistoryTables): Promise<A
   } catch (err) {
     if (err instanceof SqlError && (err.server.sqlstate === "42P01" || err.server.sqlstate === "3F000"))
       return null;
+    // A table by that name without the columns Confiture reads: made by hand, or damaged.
+    if (err instanceof SqlError && err.server.sqlstate === "42703") {
+      throw new CheckFailedError(
+        "HISTORY_TABLE_INVALID",
+        `the tracking table ${t.schema}.${t.trackingTable} is not one Confiture can read (${err.message}): it was made by hand ` +
+          `or by another tool, or it is damaged. "confiture init" adds the missing columns and keeps every row; ` +
+          `if its rows cannot be trusted, back it up and run "confiture init --force" (the old table is kept), then "confiture migrate sync-history"`,
+        { cause: err },
+      );
+    }
     throw err;
   }
 }

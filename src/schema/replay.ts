@@ -7,7 +7,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Session } from "../db/session.js";
-import { OperationFailedError, redactSecrets, SqlError, UsageError } from "../errors.js";
+import { OperationFailedError, redactSecrets, SqlError, SqlSyntaxError, UsageError } from "../errors.js";
 import type { MigrationFile } from "../migrations/files.js";
 import { prepareScript } from "../migrations/preflight.js";
 import { codePointToCharIndex } from "../sql/scan.js";
@@ -53,8 +53,18 @@ export async function schemaFiles(dir: string): Promise<string[]> {
 export async function replaySchemaFile(session: Session, path: string, projectDir: string): Promise<void> {
   const sql = (await readFile(path, "utf8")).replace(/^\uFEFF/, "").replace(/\r\n/g, "\n");
   const shown = relative(projectDir, path) || path;
-  for (const stmt of await splitSql(sql))
-    await run(session, shown, shown, sql, stmt, () => session.exec(stmt.text));
+  let statements: SqlStatement[];
+  try {
+    statements = await splitSql(sql);
+  } catch (err) {
+    if (!(err instanceof SqlSyntaxError)) throw err;
+    throw new OperationFailedError(
+      "REPLAY_FAILED",
+      `${shown}:${err.line}: ${err.message.replace(/ \(line \d+\)$/, "")}. The expected schema cannot be built, so nothing was compared`,
+      { cause: err, details: { file: shown, line: err.line } },
+    );
+  }
+  for (const stmt of statements) await run(session, shown, shown, sql, stmt, () => session.exec(stmt.text));
 }
 
 async function run(

@@ -7,8 +7,8 @@
  * the work fails. With `--scratch-url` an existing database is used instead: it must be empty
  * (its managed schema holds no object) and is emptied again afterwards (the managed schema is
  * re-created with its owner and grants; schemas and extensions the replay added are dropped).
- * A scratch database a killed run left behind is dropped by the next run once it is an hour old
- * and nobody is connected to it.
+ * A scratch database a killed run left behind is dropped by the next run once it is two minutes
+ * old and nobody is connected to it (a run in progress is always connected to its own).
  */
 import { randomBytes } from "node:crypto";
 import { findUserObjects } from "../catalog/index.js";
@@ -129,6 +129,14 @@ function naming(database: string, err: unknown): unknown {
 /** The one-line refusal when CREATE DATABASE fails, with the way around it. */
 function scratchRefused(err: unknown, session: Session): unknown {
   if (!(err instanceof SqlError)) return err;
+  if (session.readOnly !== null || err.server.sqlstate === "25006") {
+    return new UsageError(
+      `cannot create a scratch database on ${session.target} to build the expected schema: the server is read-only ` +
+        `(${session.readOnly === "standby" ? "a standby" : "read-only by default"}). Pass --scratch-url with an empty database on a writable server (e.g. the primary)`,
+      "SCRATCH_UNAVAILABLE",
+      { cause: err },
+    );
+  }
   const why =
     err.server.sqlstate === "42501"
       ? `role "${session.user}" may not create databases (it lacks CREATEDB)`
@@ -150,14 +158,16 @@ async function dropDatabase(session: Session, name: string): Promise<true> {
 }
 
 /**
- * Scratch databases at least an hour old (by the time in their name) with no session: a run that
- * was killed before it could drop its own. Only names Confiture gives are considered.
+ * Scratch databases at least two minutes old (by the time in their name) with no session: a run
+ * that was killed before it could drop its own (a run in progress is connected to its scratch
+ * database from a moment after creating it until just before dropping it). Only names Confiture
+ * gives are considered.
  */
 async function dropStaleScratch(session: Session): Promise<string[]> {
   const rows = await session.query<{ name: string }>(
     `select datname as name from pg_database d
       where datname ~ '^confiture_scratch_[0-9]{8}T[0-9]{6}_[0-9a-f]{8}$'
-        and to_timestamp(substr(datname, 19, 15), 'YYYYMMDD"T"HH24MISS') at time zone 'UTC' < now() at time zone 'UTC' - interval '1 hour'
+        and to_timestamp(substr(datname, 19, 15), 'YYYYMMDD"T"HH24MISS') at time zone 'UTC' < now() at time zone 'UTC' - interval '2 minutes'
         and not exists (select 1 from pg_stat_activity a where a.datname = d.datname)`,
   );
   const dropped: string[] = [];
@@ -173,7 +183,27 @@ async function dropStaleScratch(session: Session): Promise<string[]> {
 }
 
 async function ensureSchema(session: Session, schema: string): Promise<void> {
-  await session.query(`create schema if not exists ${quoteIdent(schema)}`);
+  try {
+    await session.query(`create schema if not exists ${quoteIdent(schema)}`);
+    // The replay creates objects in the managed schema: find out now, not as a migration's failure.
+    const [may] = await session.query<{ ok: boolean }>("select has_schema_privilege($1, 'CREATE') as ok", [
+      schema,
+    ]);
+    if (may?.ok === false)
+      throw new UsageError(
+        `role "${session.user}" may not create objects in schema ${schema} there`,
+        "SCRATCH_UNAVAILABLE",
+      );
+  } catch (err) {
+    if (err instanceof SqlError && err.server.sqlstate === "42501")
+      throw new UsageError(
+        `cannot build the expected schema in the scratch database ${session.database}: ${err.message} (42501). ` +
+          "Give a role that may create schemas and objects there (or another --scratch-url)",
+        "SCRATCH_UNAVAILABLE",
+        { cause: err },
+      );
+    throw err;
+  }
 }
 
 interface Grant {
@@ -193,6 +223,19 @@ async function givenScratch<T>(
   url: string,
   fn: (scratch: ScratchDatabase) => Promise<T>,
 ): Promise<ScratchOutcome<T>> {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== "postgres:" && protocol !== "postgresql:") {
+    // Not echoed: a malformed URL may still hold a password no pattern would recognise.
+    throw new UsageError(
+      "--scratch-url is not a valid postgres:// URL (expected postgres://user@host:5432/dbname); it is not printed because it may contain a password",
+      "SCRATCH_UNAVAILABLE",
+    );
+  }
   const spec: ConnectionSpec = {
     connectionString: url,
     applicationName: `${opts.live.applicationName} (scratch)`,
@@ -214,6 +257,16 @@ async function givenScratch<T>(
       );
     }
     const before = await schemaState(session, opts.schema);
+    // An extension already there would be part of the expected schema (and dropped with the
+    // managed schema afterwards): the database is not empty.
+    const extensions = before.extensions.filter((x) => x !== "plpgsql");
+    if (extensions.length > 0) {
+      throw new UsageError(
+        `the scratch database ${session.database} (--scratch-url) is not empty: it has extension(s) ${extensions.join(", ")}. ` +
+          "Give --scratch-url an empty database; Confiture empties it again after use",
+        "SCRATCH_UNAVAILABLE",
+      );
+    }
     let outcome: { ok: true; value: T } | { ok: false; error: unknown };
     try {
       await ensureSchema(session, opts.schema);

@@ -185,6 +185,10 @@ describe("migrate drift-detect", () => {
     expect(drift.code).toBe(3);
     expect(drift.stdout).toContain("against 2 file(s) in db/schema");
     expect(drift.stdout).toContain("missing  column t.b");
+    await p.write("db/schema/30_broken.sql", "create table oops (\n");
+    const broken = await cli(["migrate", "drift-detect", "--against", "schema"]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/^error: db\/schema\/30_broken\.sql:\d+: syntax error/);
     const bad = await cli(["migrate", "drift-detect", "--against", "files"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--against must be "migrations" or "schema"');
@@ -300,6 +304,25 @@ describe("migrate drift-detect", () => {
       );
       const kept = await withClient(scratchUrl, (c) => c.query(`select 1 from ${s}.precious limit 0`));
       expect(kept.rowCount).toBe(0);
+
+      // An extension is not empty either: it would be part of the expected schema.
+      await withClient(scratchUrl, async (c) => {
+        await c.query(`drop schema ${s} cascade`);
+        await c.query("create extension pg_trgm");
+      });
+      const ext = await cli(["migrate", "drift-detect", "--scratch-url", scratchUrl]);
+      expect(ext.code).toBe(2);
+      expect(ext.stderr).toContain("is not empty: it has extension(s) pg_trgm");
+      const still = await withClient(scratchUrl, (c) =>
+        c.query("select 1 from pg_extension where extname = 'pg_trgm'"),
+      );
+      expect(still.rowCount).toBe(1);
+
+      for (const url of ["not a url", "", "postgres://x:pw@127.0.0.1:5432:bad/x"]) {
+        const r2 = await cli(["migrate", "drift-detect", "--scratch-url", url]);
+        expect(r2.code, r2.stderr).toBe(2);
+        expect(r2.stderr).toMatch(/^error: --scratch-url is not a valid postgres:\/\/ URL/);
+      }
     } finally {
       await withClient(suite.db.adminUrl, (c) =>
         c.query(`drop database if exists ${scratchName} with (force)`),

@@ -148,4 +148,25 @@ describe("lost history", () => {
       ],
     });
   });
+
+  it("a tracking table without Confiture's columns is named as such (exit 3), not a bare SQL error; init adds the columns", async () => {
+    const s = "lost_handmade";
+    await suite.db.query(`create schema ${s}`);
+    const cli = await setup(s, { "001_a.up.sql": `create table ${s}.a (id int);\n` });
+    await suite.db.query(`create table ${s}.confiture_migrations (version text primary key)`);
+    await suite.db.query(`insert into ${s}.confiture_migrations values ('001_a')`);
+    const status = await cli(["migrate", "status", "--format", "json"]);
+    const doc = expectJson(status, 3, false);
+    expect(doc.error?.code).toBe("HISTORY_TABLE_INVALID");
+    expect(doc.error?.message).toContain(
+      `the tracking table ${s}.confiture_migrations is not one Confiture can read`,
+    );
+    expect(doc.error?.message).toContain('"confiture init" adds the missing columns and keeps every row');
+    const text = await cli(["migrate", "status"]);
+    expect(text.stderr.trim().split("\n")).toHaveLength(1);
+    expect(text.stderr).not.toContain("internal error");
+    expect((await cli(["init"])).code).toBe(0);
+    const after = await cli(["migrate", "status"]);
+    expect(after.stdout).toMatch(/^001_a\s+checksum mismatch/m); // the row kept, its checksum unknown
+  });
 });
