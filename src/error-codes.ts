@@ -112,7 +112,8 @@ export const ERROR_CODES = {
   },
   VERIFY_FAILED: {
     category: "check",
-    meaning: "`verify` found a failing checklist item (one finding per item)",
+    meaning:
+      "`verify` found a failing checklist item, or its checklist is incomplete (the expected schema could not be built); one finding each",
   },
   LOCK_TIMEOUT: { category: "locked", meaning: "the migration lock was not released within `lock_timeout`" },
   LOCK_HOLDER_BUSY: { category: "locked", meaning: "`unlock` without `--force` and the holder is busy" },

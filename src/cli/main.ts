@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import {
+  COMMANDS,
   type CommandName,
   type ConfitureConfig,
   ConfitureError,
@@ -17,6 +18,14 @@ import { Output } from "./output.js";
 import { COMMAND_SPECS } from "./registry.js";
 import { targetLine } from "./target.js";
 import { addCommands } from "./tree.js";
+
+/** Commands that build the expected schema in a scratch database. */
+const SCRATCH_USERS = new Set<string>([
+  COMMANDS.migrateDriftDetect,
+  COMMANDS.migrateSyncHistory,
+  COMMANDS.verify,
+  COMMANDS.incidentNew,
+]);
 
 interface GlobalOptions {
   config: string | undefined;
@@ -31,7 +40,7 @@ interface GlobalOptions {
 /** Run the CLI with these arguments; returns the exit code. Never throws. */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
-  let current: { out: Output; command: CommandName } | undefined;
+  let current: { out: Output; command: CommandName; changes: boolean } | undefined;
   // Before commander has parsed anything we still need to know how to report its errors.
   const formatAt = argv.indexOf("--format");
   const early = outputFor({
@@ -47,15 +56,17 @@ export async function main(argv: string[]): Promise<number> {
   const interrupted = (signal: NodeJS.Signals) => {
     const [onSigint, onSigterm] = ERROR_CODES.INTERRUPTED.exitCodes;
     const code = signal === "SIGINT" ? onSigint : onSigterm;
-    (current?.out ?? early).error(
-      new ConfitureError(
-        "INTERRUPTED",
-        `interrupted by ${signal}: PostgreSQL rolls back the migration that was running in a transaction ` +
-          '(a no-transaction migration stays recorded as failed); run "confiture migrate status" to see where it stopped',
-      ),
-      current?.command,
-      code,
-    );
+    const what =
+      current !== undefined && !current.changes
+        ? // A read-only command: nothing to roll back; a scratch database it made is the next run's to drop.
+          `interrupted by ${signal}: this command changes nothing in the configured database${
+            SCRATCH_USERS.has(current.command)
+              ? "; the scratch database it was building (confiture_scratch_...) is dropped by the next run that needs one"
+              : ""
+          }`
+        : `interrupted by ${signal}: PostgreSQL rolls back the migration that was running in a transaction ` +
+          '(a no-transaction migration stays recorded as failed); run "confiture migrate status" to see where it stopped';
+    (current?.out ?? early).error(new ConfitureError("INTERRUPTED", what), current?.command, code);
     process.exit(code);
   };
   process.once("SIGINT", interrupted);
@@ -88,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
   addCommands(program, COMMAND_SPECS, async (spec, input, leaf) => {
     const g = globalOptions(leaf.optsWithGlobals());
     const out = outputFor(g);
-    current = { out, command: spec.name };
+    current = { out, command: spec.name, changes: spec.changesDatabase?.(input.options) === true };
     let cached: Promise<ConfitureConfig> | undefined;
     const config = () => {
       cached ??= loadConfig({ configPath: g.config, environment: g.env, databaseUrl: g.databaseUrl });

@@ -10,7 +10,7 @@ import type { AppliedRow, HistoryTables } from "../history/index.js";
 import type { MigrationFile } from "../migrations/files.js";
 import { checkChecksums } from "../migrations/history-checks.js";
 import { lostHistoryMessage } from "../migrations/lost-history.js";
-import type { BackupListing } from "./health-backup-files.js";
+import { type BackupListing, backupPattern } from "./health-backup-files.js";
 import type { ArchiverFacts } from "./health-facts.js";
 import type { HealthItem, HealthLevel } from "./health-item.js";
 
@@ -199,9 +199,25 @@ export function checksumsItem(files: MigrationFile[], history: AppliedRow[]): He
   };
 }
 
+/** How many unusable backup names a summary shows before "and N more". */
+const UNUSABLE_SHOWN = 3;
+
+/**
+ * What to do when there is no fresh backup: Confiture does not take backups yet, so the advice
+ * is pg_dump, into the directory and under the name this check looks for.
+ * @example takeBackup("/b", "app") // take a backup into /b named app_<YYYYMMDDTHHMMSSZ>.dump, e.g. ...
+ */
+export function takeBackup(dir: string, database: string): string {
+  return (
+    `take a backup into ${dir} named ${backupPattern(database)}, e.g. ` +
+    `pg_dump -Fc -f "${dir}/${database}_$(date -u +%Y%m%dT%H%M%SZ).dump" <database URL>`
+  );
+}
+
 /**
  * The newest backup's age against `objectives.rpo`: not checked without an RPO; with one,
- * older than the RPO is critical and no backup at all a warning.
+ * older than the RPO is critical and no backup at all a warning. An entry named like a backup
+ * but dated in the future or empty never counts as the newest backup, and is a warning naming it.
  */
 export function backupItem(
   listing: BackupListing | undefined,
@@ -210,20 +226,33 @@ export function backupItem(
 ): HealthItem {
   const newest = listing?.newest ?? null;
   const ageMs = newest === null ? null : Math.max(0, now.getTime() - newest.takenAt.getTime());
+  const unusable = listing?.unusable ?? [];
   const details: Record<string, unknown> = {
     dir: listing?.dir ?? null,
+    pattern: listing === undefined ? null : backupPattern(listing.database),
     newest: newest?.name ?? null,
     takenAt: newest?.takenAt.toISOString() ?? null,
     ageMs,
     rpoMs: rpoMs ?? null,
+    unusable: unusable.map((u) => ({ name: u.name, takenAt: u.takenAt.toISOString(), why: u.why })),
   };
   const newestText =
     newest === null || ageMs === null ? undefined : `newest ${newest.name} (${formatAge(ageMs / 1000)} old)`;
+  const more = unusable.length - UNUSABLE_SHOWN;
+  const notCounted =
+    unusable.length === 0
+      ? undefined
+      : `not counted as a backup: ${unusable
+          .slice(0, UNUSABLE_SHOWN)
+          .map((u) => `${u.name} (${u.why})`)
+          .join(", ")}${more > 0 ? `, and ${more} more` : ""}`;
+  const level = (otherwise: HealthLevel): HealthLevel => (notCounted !== undefined ? "WARN" : otherwise);
   if (rpoMs === undefined) {
+    const facts = [newestText, notCounted].filter((f) => f !== undefined);
     return {
       name: "backups",
-      level: "OK",
-      summary: `not checked: objectives.rpo is not set${newestText ? `; ${newestText}` : ""}`,
+      level: level("OK"),
+      summary: `not checked: objectives.rpo is not set${facts.map((f) => `; ${f}`).join("")}`,
       details,
     };
   }
@@ -236,19 +265,30 @@ export function backupItem(
       details,
     };
   }
+  const take = takeBackup(listing.dir, listing.database);
   if (newest === null || ageMs === null) {
     const where = listing.dirExists ? listing.dir : `${listing.dir} (the directory does not exist)`;
-    return { name: "backups", level: "WARN", summary: `no backup in ${where}`, details };
+    return {
+      name: "backups",
+      level: "WARN",
+      summary: `no backup in ${where}${notCounted ? ` (${notCounted})` : ""}: ${take}`,
+      details,
+    };
   }
   if (ageMs > rpoMs) {
     return {
       name: "backups",
       level: "CRIT",
-      summary: `${newestText} is older than objectives.rpo (${rpo}): run "confiture backup create"`,
+      summary: `${newestText} is older than objectives.rpo (${rpo})${notCounted ? `; ${notCounted}` : ""}: ${take}`,
       details,
     };
   }
-  return { name: "backups", level: "OK", summary: `${newestText}, within objectives.rpo (${rpo})`, details };
+  return {
+    name: "backups",
+    level: level("OK"),
+    summary: `${newestText}, within objectives.rpo (${rpo})${notCounted ? `; ${notCounted}` : ""}`,
+    details,
+  };
 }
 
 /**

@@ -50,13 +50,14 @@ export type { HealthItem, HealthLevel, HealthResult } from "./health-item.js";
  */
 export async function healthCheck(config: ConfitureConfig): Promise<HealthResult> {
   const started = performance.now();
+  const now = new Date();
   const listed = await listMigrations(config.migrationsDir, config);
   const run = runContext(config, COMMANDS.healthCheck);
   // A missing or malformed URL is a configuration error (exit 2), not a health finding.
   let database = databaseOfUrl(run.connection.connectionString);
   let backups: BackupListing | undefined;
   const listBackups = () => {
-    if (database !== null) backups = findBackups(config.backup.dir, database);
+    if (database !== null) backups = findBackups(config.backup.dir, database, now);
   };
   let checks: HealthItem[];
   let wal: HealthItem | undefined;
@@ -80,7 +81,7 @@ export async function healthCheck(config: ConfitureConfig): Promise<HealthResult
     checks = [connectionFailedItem(redactText(err.message), { code: err.code })];
   }
   if (backups === undefined) listBackups();
-  checks.push(backupItem(backups, config.objectives.rpoMs, new Date()));
+  checks.push(backupItem(backups, config.objectives.rpoMs, now));
   if (wal !== undefined) checks.push(wal);
   return {
     database,

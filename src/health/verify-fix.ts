@@ -13,7 +13,7 @@
  */
 import { qualify, quoteIdent } from "../db/identifiers.js";
 import type { Session } from "../db/session.js";
-import { ConfitureError, ConnectionLostError, SqlError } from "../errors.js";
+import { ConfitureError, ConnectionLostError, LockTimeoutError, SqlError } from "../errors.js";
 import type { RunContext } from "../ops/context.js";
 import { type ChangeStep, executeChange, type StepContext } from "../ops/execute.js";
 import { oneLine, type VerifyFix } from "./verify-items.js";
@@ -99,6 +99,10 @@ export async function applyRepairs(
       success: (steps) => ({ fixes: steps.map((s) => s.result) }),
       failure: (steps) => ({ fixes: steps.map((s) => s.result) }),
     },
+  }).catch((err: unknown) => {
+    // The lock comes before the first repair: say so, as the lock's own message cannot.
+    if (err instanceof LockTimeoutError) throw err.withNote(" verify --fix repaired nothing.");
+    throw err;
   });
   return done.map((d) => d.result);
 }

@@ -51,7 +51,13 @@ export interface VerifyFix {
  */
 export type Expected =
   | { known: true; differences: SchemaDifference[]; source: string; notes: string[] }
-  | { known: false; reason: string };
+  | {
+      known: false;
+      /** Why, one line; it names `--scratch-url` where another database would help. */
+      reason: string;
+      /** False when a migration no longer replays: another scratch database would not help. */
+      scratchHelps: boolean;
+    };
 
 /** At most this many differences are listed under `drift`; the count says how many there are. */
 export const DIFFERENCES_SHOWN = 10;
@@ -65,6 +71,25 @@ export function oneLine(text: string, max = 160): string {
 /** Evidence for an item that could not be checked because the expected schema is unknown. */
 export function unknownExpected(expected: { reason: string }): string {
   return `expected schema not built: ${expected.reason}`;
+}
+
+/**
+ * Why the checklist is incomplete when the expected schema could not be built: which items
+ * could not be checked, and why. The run then fails (VERIFY_FAILED), since a checklist that
+ * skipped half its items has not shown the database to be sound.
+ * @example incompleteChecklist({ reason: "cannot create a scratch database ...", scratchHelps: true })
+ */
+export function incompleteChecklist(expected: { reason: string; scratchHelps: boolean }): string {
+  const next = expected.scratchHelps
+    ? expected.reason.includes("--scratch-url")
+      ? ""
+      : "; give an empty database to build it in with --scratch-url URL"
+    : '; once the applied migrations replay again ("confiture migrate drift-detect" shows where one fails), run verify again';
+  return oneLine(
+    "tables and drift were not checked, nor whether the expected indexes, constraints and foreign keys exist: " +
+      `the expected schema could not be built: ${expected.reason}${next}`,
+    800,
+  );
 }
 
 /** The same, said briefly where only half an item rests on it (the reason is under `drift`). */
@@ -149,8 +174,9 @@ export interface HistoryFacts {
 
 /**
  * `history`: no failed row, no checksum mismatch, no applied row without its file, no lost
- * history, and no gap (a pending migration older than the newest applied one: it was skipped,
- * or its row was lost, and `migrate up` would now run it out of order).
+ * history, no gap (a pending migration older than the newest applied one: it was skipped,
+ * or its row was lost, and `migrate up` would now run it out of order), and, when there are
+ * migration files, at least one recorded as applied.
  */
 export function historyItem(facts: HistoryFacts): VerifyItem {
   const files = facts.migrations.filter((m) => m.hasFile);
@@ -167,6 +193,16 @@ export function historyItem(facts: HistoryFacts): VerifyItem {
   ];
   const applied = files.filter((m) => m.state !== "pending").length;
   const pending = files.length - applied;
+  // Files, and not one of them recorded as applied: the database was not restored with its
+  // history (or not restored at all); every other item would then compare an empty schema
+  // with an empty expectation and pass. Lost history says so in its own words.
+  const recorded = facts.migrations.some((m) => m.state !== "pending" && m.state !== "failed");
+  if (files.length > 0 && !recorded && !facts.findings.some((f) => f.code === "HISTORY_LOST")) {
+    problems.unshift(
+      `no migration is recorded as applied (${files.length} file(s)): an empty or wrongly restored database, ` +
+        'or lost history (see "confiture migrate status")',
+    );
+  }
   if (problems.length > 0) {
     return {
       name: "history",
@@ -184,8 +220,13 @@ export function historyItem(facts: HistoryFacts): VerifyItem {
   };
 }
 
-/** The item names that FAILed, in order: the report's one-line failure. */
-export function summarizeFailures(items: VerifyItem[]): string {
+/**
+ * The report's one-line failure: the item names that FAILed, in order, and why the checklist is
+ * incomplete when it is (`incomplete` from incompleteChecklist).
+ */
+export function summarizeFailures(items: VerifyItem[], incomplete?: string | null): string {
   const failed = items.filter((i) => i.verdict === "FAIL").map((i) => i.name);
-  return `verify failed: ${failed.join(", ")}`;
+  if (incomplete == null) return `verify failed: ${failed.join(", ")}`;
+  if (failed.length === 0) return `verify incomplete: ${incomplete}`;
+  return `verify failed: ${failed.join(", ")}; the checklist is also incomplete: ${incomplete}`;
 }

@@ -9,21 +9,27 @@
  * commands (verify-smoke.ts). With `--fix`, the safe repairs run through the one execution path
  * for changes (verify-fix.ts) and the live catalogs are read again, so the verdicts describe the
  * database as the repairs left it. Without `--fix` nothing is changed and no lock is taken.
+ *
+ * A checklist that could not build the expected schema is incomplete, and fails as such: the
+ * items resting on it are SKIP, and a run that checked only half of what it lists must not end
+ * looking like a pass. A `--scratch-url` that cannot be used is the command's error.
  */
 import { COMMANDS } from "../commands.js";
 import { type ConfitureConfig, requireDatabaseUrl } from "../config/index.js";
 import { describeTarget } from "../db/connection-spec.js";
+import { ConfitureError } from "../errors.js";
 import { ownRelations } from "../history/index.js";
 import { migrationStatus } from "../migrations/status.js";
 import { refuseWithoutConsent } from "../ops/consent.js";
 import { inspect, type RunContext, runContext } from "../ops/context.js";
-import { type CheckReport, report } from "../ops/report.js";
-import { expectedSchema } from "./verify-expected.js";
+import { type CheckReport, type Finding, report } from "../ops/report.js";
+import { checkScratchUrl, expectedSchema, probeScratchUrl } from "./verify-expected.js";
 import { applyRepairs } from "./verify-fix.js";
 import {
   driftItem,
   type Expected,
   historyItem,
+  incompleteChecklist,
   summarizeFailures,
   tablesItem,
   type VerifyFix,
@@ -67,7 +73,12 @@ export interface VerifyResult {
   items: VerifyItem[];
   /** The repairs `--fix` attempted (empty without `--fix`, or when there was nothing to repair). */
   fixes: VerifyFix[];
-  /** One critical VERIFY_FAILED finding per failed item. */
+  /**
+   * Set when the expected schema could not be built: which items could not be checked, and why
+   * (the run then fails). Null when every item could be checked.
+   */
+  incomplete: string | null;
+  /** One critical VERIFY_FAILED finding per failed item, and one when the checklist is incomplete. */
   report: CheckReport;
 }
 
@@ -88,11 +99,14 @@ export async function verify(config: ConfitureConfig, opts: VerifyOptions = {}):
       confirm: opts.confirm,
     });
   }
+  checkScratchUrl(opts.scratchUrl);
   progress?.("reading the catalogs");
   let live = await readLive(run, opts.deep === true, progress);
   let fixes: VerifyFix[] = [];
   const repairs = opts.fix ? repairsFor(live) : [];
   if (repairs.length > 0) {
+    // An unreachable --scratch-url stops the run before anything is repaired.
+    if (opts.scratchUrl !== undefined) await probeScratchUrl(opts.scratchUrl, run.connection);
     fixes = await applyRepairs(run, repairs, {
       force: opts.force,
       confirm: opts.confirm,
@@ -108,6 +122,14 @@ export async function verify(config: ConfitureConfig, opts: VerifyOptions = {}):
   const expected: Expected = await expectedSchema(config, {
     scratchUrl: opts.scratchUrl,
     onProgress: progress,
+  }).catch((err: unknown) => {
+    // The repairs made stand: an error that ends the run now must not hide them.
+    if (fixes.length === 0 || !(err instanceof ConfitureError)) throw err;
+    const made = fixes.map((f) => `${f.subject} (${f.ok ? "fixed" : "failed"})`).join(", ");
+    throw err.withNote(
+      ` The repairs verify --fix made before this stand (recorded in the events table): ${made}.`,
+      { fixes },
+    );
   });
   const smoke =
     config.verify.smoke.length === 0
@@ -133,7 +155,15 @@ export async function verify(config: ConfitureConfig, opts: VerifyOptions = {}):
     smokeItem(smoke, requireDatabaseUrl(config)),
     statisticsItem(live),
   ];
-  return { database: live.database, schema, items, fixes, report: verifyReport(items) };
+  const incomplete = expected.known ? null : incompleteChecklist(expected);
+  return {
+    database: live.database,
+    schema,
+    items,
+    fixes,
+    incomplete,
+    report: verifyReport(items, incomplete),
+  };
 }
 
 function readLive(
@@ -146,16 +176,22 @@ function readLive(
   );
 }
 
-function verifyReport(items: VerifyItem[]): CheckReport {
-  return report(
-    items
-      .filter((i) => i.verdict === "FAIL")
-      .map((i) => ({
-        code: "VERIFY_FAILED" as const,
-        severity: "critical" as const,
-        subject: i.name,
-        message: `${i.name}: ${i.evidence[0] ?? "failed"}`,
-      })),
-    () => summarizeFailures(items),
-  );
+function verifyReport(items: VerifyItem[], incomplete: string | null): CheckReport {
+  const findings: Finding[] = items
+    .filter((i) => i.verdict === "FAIL")
+    .map((i) => ({
+      code: "VERIFY_FAILED",
+      severity: "critical",
+      subject: i.name,
+      message: `${i.name}: ${i.evidence[0] ?? "failed"}`,
+    }));
+  if (incomplete !== null) {
+    findings.push({
+      code: "VERIFY_FAILED",
+      severity: "critical",
+      subject: "expected schema",
+      message: `checklist incomplete: ${incomplete}`,
+    });
+  }
+  return report(findings, () => summarizeFailures(items, incomplete), "VERIFY_FAILED");
 }

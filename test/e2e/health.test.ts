@@ -112,6 +112,19 @@ describe("health check", () => {
     const pending = checksOf(doc).get("pending migrations")!;
     expect([pending.level, pending.summary]).toEqual(["WARN", "1 pending (oldest 002_b)"]);
     expect(doc.worst).toBe("WARN");
+    // A WARN is a finding of severity "warning" (same code as a CRIT), which does not fail the run.
+    expect(doc.report).toEqual({
+      ok: true,
+      failure: null,
+      findings: [
+        {
+          code: "UNHEALTHY",
+          severity: "warning",
+          subject: "pending migrations",
+          message: "pending migrations: 1 pending (oldest 002_b)",
+        },
+      ],
+    });
   });
 
   it("a failed migration row is CRIT and exits 3, naming the id", async () => {
@@ -238,7 +251,7 @@ describe("health check", () => {
     ]);
   });
 
-  it("backups against objectives.rpo: CRIT when the newest is stale, OK when fresh, WARN when none", async () => {
+  it("backups against objectives.rpo: CRIT when the newest is stale, OK when fresh, WARN when none; future-dated or empty ones never count", async () => {
     const s = "health_backups";
     await suite.db.query(`create schema ${s}`);
     const { p, cli } = await suite.project(s, {}, "objectives:\n  rpo: 1h\nbackup:\n  dir: dumps\n");
@@ -247,35 +260,61 @@ describe("health check", () => {
       checksOf(expectJson(await cli(["health", "check", "--format", "json"]), exit, exit === 0)).get(
         "backups",
       );
+    const dumps = p.path("dumps");
+    const db = suite.db.name;
+    // Confiture takes no backups yet: the advice is pg_dump, into the directory, under the name looked for.
+    const take = `take a backup into ${dumps} named ${db}_<YYYYMMDDTHHMMSSZ>.dump, e.g. pg_dump -Fc -f "${dumps}/${db}_$(date -u +%Y%m%dT%H%M%SZ).dump" <database URL>`;
 
     const missing = await run(0);
     expect(backup(missing)).toEqual([
       "WARN",
-      `no backup in ${p.path("dumps")} (the directory does not exist)`,
+      `no backup in ${dumps} (the directory does not exist): ${take}`,
     ]);
-    mkdirSync(p.path("dumps"));
+    mkdirSync(dumps);
     // Another database's backup and names that only look like one do not count.
     const now = Date.now();
     await p.write(`dumps/other_${stamp(now - 60_000)}.dump`, "x");
-    await p.write(`dumps/${suite.db.name}_${stamp(now - 60_000)}.dump.json`, "{}");
-    await p.write(`dumps/${suite.db.name}_20261399T000000Z.dump`, "x");
-    expect(backup(await run(0))).toEqual(["WARN", `no backup in ${p.path("dumps")}`]);
+    await p.write(`dumps/${db}_${stamp(now - 60_000)}.dump.json`, "{}");
+    await p.write(`dumps/${db}_20261399T000000Z.dump`, "x");
+    expect(backup(await run(0))).toEqual(["WARN", `no backup in ${dumps}: ${take}`]);
 
-    const stale = `${suite.db.name}_${stamp(now - 3 * 3_600_000)}.dump`;
+    const stale = `${db}_${stamp(now - 3 * 3_600_000)}.dump`;
     await p.write(`dumps/${stale}`, "x");
     const old = await run(3);
     expect(old?.level).toBe("CRIT");
-    expect(old?.summary).toMatch(
-      new RegExp(`^newest ${stale} \\(3h0m old\\) is older than objectives.rpo \\(1h\\)`),
-    );
+    expect(old?.summary).toBe(`newest ${stale} (3h0m old) is older than objectives.rpo (1h): ${take}`);
+    expect(old?.summary).not.toContain("confiture backup");
 
-    // A directory-format dump, ten minutes old, is the newest now.
-    const fresh = `${suite.db.name}_${stamp(now - 600_000)}.dump`;
+    // A name dated tomorrow and an empty file ten minutes old: neither is a fresh backup.
+    const future = `${db}_${stamp(now + 24 * 3_600_000)}.dump`;
+    const empty = `${db}_${stamp(now - 600_000)}.dump`;
+    await p.write(`dumps/${future}`, "x");
+    await p.write(`dumps/${empty}`, "");
+    const notFresh = await run(3);
+    expect(notFresh?.level).toBe("CRIT");
+    expect(notFresh?.summary).toBe(
+      `newest ${stale} (3h0m old) is older than objectives.rpo (1h); not counted as a backup: ` +
+        `${future} (dated in the future), ${empty} (0 bytes): ${take}`,
+    );
+    expect(notFresh?.details?.newest).toBe(stale);
+
+    // A directory-format dump, five minutes old, is the newest now; the two above still warn.
+    const fresh = `${db}_${stamp(now - 300_000)}.dump`;
     mkdirSync(p.path(`dumps/${fresh}`));
+    await p.write(`dumps/${fresh}/toc.dat`, "PGDMP");
+    const warned = await run(0);
+    expect(warned?.level).toBe("WARN");
+    expect(warned?.summary).toMatch(
+      new RegExp(
+        `^newest ${fresh} \\(5m\\d+s old\\), within objectives.rpo \\(1h\\); not counted as a backup: ${future} `,
+      ),
+    );
+    rmSync(p.path(`dumps/${future}`));
+    rmSync(p.path(`dumps/${empty}`));
     const ok = await run(0);
     expect(ok?.level).toBe("OK");
     expect(ok?.summary).toMatch(
-      new RegExp(`^newest ${fresh} \\(10m\\d+s old\\), within objectives.rpo \\(1h\\)$`),
+      new RegExp(`^newest ${fresh} \\(5m\\d+s old\\), within objectives.rpo \\(1h\\)$`),
     );
     expect(ok?.details?.newest).toBe(fresh);
   });

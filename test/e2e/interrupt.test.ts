@@ -98,3 +98,32 @@ describe("interrupting migrate up", () => {
     expect(await lockFree()).toBe(true);
   });
 });
+
+describe("interrupting a read-only command", () => {
+  it("drift-detect mid-replay: one line saying nothing in the database changed, and where the scratch database went", async () => {
+    const p = await makeProject({
+      config: "schema: intr_drift\n",
+      migrations: { "001_a.up.sql": "create table a (id int);\nselect 1;\n" },
+    });
+    projects.push(p);
+    const env = { DATABASE_URL: db.url };
+    await db.query("create schema intr_drift");
+    const up = watchCli(["migrate", "up"], { cwd: p.dir, env });
+    expect((await up.done).code).toBe(0);
+    // Replayed as the file is now: it sleeps in the scratch database.
+    await p.write("db/migrations/001_a.up.sql", "create table a (id int);\nselect pg_sleep(30);\n");
+    const run = watchCli(["migrate", "drift-detect"], { cwd: p.dir, env });
+    await eventually(async () => {
+      const r = await db.query(
+        "select 1 from pg_stat_activity where datname like 'confiture_scratch_%' and query like '%pg_sleep(30)%' and state = 'active'",
+      );
+      return r.rowCount ? true : undefined;
+    }, "the replay to be sleeping");
+    run.child.kill("SIGINT");
+    const r = await run.done;
+    expect(r.code).toBe(130);
+    expect(r.stderr.trim().split("\n").at(-1)).toBe(
+      "error: interrupted by SIGINT: this command changes nothing in the configured database; the scratch database it was building (confiture_scratch_...) is dropped by the next run that needs one",
+    );
+  });
+});

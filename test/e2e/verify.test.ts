@@ -4,13 +4,25 @@
  * can leave (an INVALID index, a NOT VALID constraint, orphan rows, a sequence behind its column,
  * tables without statistics, a gap or a failed row in history, missing objects, a failing smoke
  * command) fails its item with evidence and exit 3; `--fix` repairs what is safe to repair, says
- * what it could not, and the database is checked afterwards. Each test has its own schema.
+ * what it could not, and the database is checked afterwards. A checklist that could not build
+ * its expected schema fails as incomplete; a `--scratch-url` that cannot be used is the
+ * command's error. Each test has its own schema.
  */
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { withClient } from "../support/database.js";
-import { type BoundCli, cliFor, eventually, expectJson, fileDatabase, type JsonDoc } from "../support/e2e.js";
+import { migrationLockKey } from "../../src/db/advisory-lock.js";
+import { urlForDatabase, withClient } from "../support/database.js";
+import {
+  type BoundCli,
+  cliFor,
+  closedPort,
+  eventually,
+  expectJson,
+  fileDatabase,
+  type JsonDoc,
+} from "../support/e2e.js";
 import { SENTINEL_PASSWORD } from "../support/provided-context.js";
 
 const suite = fileDatabase("verify");
@@ -277,6 +289,9 @@ describe.concurrent("verify", () => {
     expect(fixed.code, fixed.stdout).toBe(0);
     expect(fixed.stdout).toMatch(/fixed {3}statistics\s+orders: analysed/);
     expect(line(fixed.stdout, "statistics")).toMatch(/^PASS/);
+    // No smoke command configured: a plain SKIP, which neither fails the run nor makes it incomplete.
+    expect(line(fixed.stdout, "smoke tests")).toMatch(/^SKIP {2}smoke tests\s+verify\.smoke is empty/);
+    expect(fixed.stdout.trimEnd().split("\n").at(-1)).toBe("verify: 8 passed, 0 failed, 1 skipped");
     await eventually(async () => {
       const { rows } = await suite.db.query<{ n: string }>(
         `select count(*) as n from pg_stat_user_tables where schemaname = $1 and relname = 'orders' and last_analyze is not null`,
@@ -353,7 +368,7 @@ describe.concurrent("verify", () => {
     expect(line(r.stdout, "drift")).toMatch(/^FAIL {2}drift\s+3 difference\(s\)/);
   });
 
-  it("when the expected schema cannot be built (no CREATEDB), those items SKIP with the reason and the rest still run", async () => {
+  it("when the expected schema cannot be built (no CREATEDB): those items SKIP with the reason, the rest still run, and the run fails as incomplete", async () => {
     const s = "verify_nocreatedb";
     const { p } = await setup(s);
     const role = `verify_reader_${randomBytes(3).toString("hex")}`;
@@ -368,19 +383,147 @@ describe.concurrent("verify", () => {
       url.username = role;
       const cli = cliFor(p.dir, { DATABASE_URL: url.toString() });
       const r = await cli(["verify"]);
-      // SKIP is not a failure: nothing was found wrong.
-      expect(r.code, r.stdout + r.stderr).toBe(0);
+      // Nothing was found wrong, but half the checklist was not checked: not a pass.
+      expect(r.code, r.stdout + r.stderr).toBe(3);
       for (const name of ["tables", "indexes", "constraints", "drift"]) {
         expect(line(r.stdout, name), r.stdout).toMatch(/^SKIP/);
       }
       expect(r.stdout).toContain(`role "${role}" may not create databases (it lacks CREATEDB)`);
-      expect(r.stdout).toContain("--scratch-url");
       for (const name of ["foreign keys", "sequences", "history", "statistics"]) {
         expect(line(r.stdout, name), r.stdout).toMatch(/^PASS/);
       }
-      expect(r.stdout).toContain("verify: 4 passed, 0 failed, 5 skipped");
+      expect(r.stdout).toMatch(
+        /^Incomplete: tables and drift were not checked, nor whether the expected indexes, constraints and foreign keys exist: the expected schema could not be built: cannot create a scratch database .*--scratch-url/m,
+      );
+      expect(r.stdout.trimEnd().split("\n").at(-1)).toBe(
+        "verify: 4 passed, 0 failed, 5 skipped: incomplete, the expected schema could not be built",
+      );
+
+      const doc = expectJson(await cli(["verify", "--format", "json"]), 3, false);
+      expect(doc.error?.code).toBe("VERIFY_FAILED");
+      expect(doc.error?.message).toMatch(
+        /^verify incomplete: tables and drift were not checked, .*may not create databases \(it lacks CREATEDB\)\. Pass --scratch-url/,
+      );
+      expect(doc.incomplete).toEqual(expect.stringContaining("--scratch-url"));
+      const findings = (
+        doc.report as { findings: Array<{ code: string; severity: string; subject: string }> }
+      ).findings;
+      expect(findings).toEqual([
+        {
+          code: "VERIFY_FAILED",
+          severity: "critical",
+          subject: "expected schema",
+          message: expect.any(String),
+        },
+      ]);
     } finally {
       await suite.db.query(`drop owned by ${role}; drop role ${role}`);
     }
+  });
+
+  it("a --scratch-url that cannot be used is the command's error: not a URL, unreachable, the live database, not empty", async () => {
+    const s = "verify_scratch";
+    const { cli } = await setup(s);
+    const scratchName = `${suite.db.name}_vscratch`;
+    await withClient(suite.db.adminUrl, (c) => c.query(`create database ${scratchName} template template0`));
+    try {
+      const scratchUrl = urlForDatabase(suite.db.url, scratchName);
+      // Usable: the checklist is complete, and the database is left empty again.
+      const ok = await cli(["verify", "--scratch-url", scratchUrl]);
+      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+      expect(line(ok.stdout, "drift")).toContain("no difference from 2 applied migration(s)");
+      expect(ok.stdout).not.toContain("incomplete");
+      const left = await withClient(scratchUrl, (c) =>
+        c.query("select 1 from pg_namespace where nspname = $1", [s]),
+      );
+      expect(left.rowCount).toBe(0);
+
+      const bad = await cli(["verify", "--scratch-url", "not a url"]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/^error: --scratch-url is not a valid postgres:\/\/ URL/);
+      expect(bad.stdout).toBe("");
+
+      const port = await closedPort();
+      const down = `postgres://confiture_test:${encodeURIComponent(SENTINEL_PASSWORD)}@127.0.0.1:${port}/nowhere`;
+      const unreachable = expectJson(
+        await cli(["verify", "--scratch-url", down, "--format", "json"]),
+        5,
+        false,
+      );
+      expect(unreachable.error?.code).toBe("CONNECTION_FAILED");
+      expect(unreachable.error?.message).toMatch(
+        /^--scratch-url: cannot connect to postgres:\/\/confiture_test:\*\*\*@127\.0\.0\.1:/,
+      );
+
+      const self = await cli(["verify", "--scratch-url", suite.db.url]);
+      expect(self.code).toBe(2);
+      expect(self.stderr).toContain("--scratch-url names the configured database");
+      expect((await suite.db.query(`select count(*)::int as n from ${s}.orders`)).rows[0]).toEqual({ n: 3 });
+
+      await withClient(scratchUrl, (c) => c.query(`create schema ${s}; create table ${s}.precious (id int)`));
+      const full = expectJson(
+        await cli(["verify", "--scratch-url", scratchUrl, "--format", "json"]),
+        2,
+        false,
+      );
+      expect(full.error?.code).toBe("SCRATCH_UNAVAILABLE");
+      expect(full.error?.message).toContain(
+        `is not empty: schema ${s} holds 1 object(s), e.g. table precious`,
+      );
+      await withClient(scratchUrl, (c) => c.query(`select 1 from ${s}.precious limit 0`));
+
+      // With --fix, an unreachable one stops the run before anything is repaired.
+      await suite.db.query(`select setval('${s}.orders_id_seq', 1)`);
+      const fix = await cli(["verify", "--fix", "--scratch-url", down]);
+      expect(fix.code).toBe(5);
+      expect(fix.stderr).toMatch(/^error: --scratch-url: cannot connect to /);
+      const seq = await suite.db.query<{ last: string }>(
+        `select last_value::text as last from ${s}.orders_id_seq`,
+      );
+      expect(seq.rows[0]!.last).toBe("1");
+    } finally {
+      await withClient(suite.db.adminUrl, (c) =>
+        c.query(`drop database if exists ${scratchName} with (force)`),
+      );
+    }
+  });
+
+  it("an empty database of a project with migrations (nothing recorded as applied): history FAIL, exit 3", async () => {
+    const s = "verify_empty";
+    await suite.db.query(`create schema ${s}`);
+    const { cli } = await suite.project(s, migrations);
+    const r = await cli(["verify"]);
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expect(line(r.stdout, "history")).toMatch(/^FAIL {2}history\s+1 problem\(s\) in the migration history$/);
+    expect(r.stdout).toContain(
+      'no migration is recorded as applied (2 file(s)): an empty or wrongly restored database, or lost history (see "confiture migrate status")',
+    );
+    const doc = expectJson(await cli(["verify", "--format", "json"]), 3, false);
+    expect(doc.error?.code).toBe("VERIFY_FAILED");
+    expect(doc.error?.message).toBe("verify failed: history");
+  });
+
+  it("--fix while another session holds the migration lock: exit 4, saying nothing was repaired, and nothing is", async () => {
+    const s = "verify_locked";
+    const { cli } = await setup(s, { extraConfig: "lock_timeout: 300ms\n" });
+    await suite.db.query(`select setval('${s}.orders_id_seq', 1)`);
+    const holder = new pg.Client({ connectionString: suite.db.url, application_name: "stuck deploy" });
+    holder.on("error", () => {});
+    await holder.connect();
+    try {
+      const key = migrationLockKey(s, "confiture_migrations");
+      await holder.query("select pg_advisory_lock($1::int4, $2::int4)", [key.classid, key.objid]);
+      const r = await cli(["verify", "--fix"]);
+      expect(r.code, r.stdout + r.stderr).toBe(4);
+      expect(r.stderr).toMatch(
+        /^error: the migration lock .* is held by another session .* verify --fix repaired nothing\.$/m,
+      );
+    } finally {
+      await holder.end();
+    }
+    const seq = await suite.db.query<{ last: string }>(
+      `select last_value::text as last from ${s}.orders_id_seq`,
+    );
+    expect(seq.rows[0]!.last).toBe("1");
   });
 });

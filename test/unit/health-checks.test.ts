@@ -1,6 +1,9 @@
 /** health check's verdicts from facts already read: thresholds, WAL archiving, backup names, the report. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { backupTime } from "../../src/health/health-backup-files.js";
+import { backupTime, findBackups } from "../../src/health/health-backup-files.js";
 import { backupItem, connectionItem, serverItem, walItem } from "../../src/health/health-checks.js";
 import type { ArchiverFacts } from "../../src/health/health-facts.js";
 import { healthReport, worstOf } from "../../src/health/health-item.js";
@@ -123,22 +126,68 @@ describe("backups", () => {
     const now = new Date("2026-11-25T02:00:00Z");
     const listing = (iso: string | null) => ({
       dir: "/b",
+      database: "app",
       dirExists: true,
       count: iso ? 1 : 0,
       newest: iso ? { name: "app_x.dump", path: "/b/app_x.dump", takenAt: new Date(iso) } : null,
+      unusable: [],
     });
     expect(backupItem(listing("2026-11-25T01:00:00Z"), undefined, now).summary).toBe(
       "not checked: objectives.rpo is not set; newest app_x.dump (1h0m old)",
     );
     expect(backupItem(listing("2026-11-25T01:56:00Z"), 300_000, now).level).toBe("OK");
-    expect(backupItem(listing("2026-11-25T01:54:59Z"), 300_000, now)).toMatchObject({
+    const take =
+      'take a backup into /b named app_<YYYYMMDDTHHMMSSZ>.dump, e.g. pg_dump -Fc -f "/b/app_$(date -u +%Y%m%dT%H%M%SZ).dump" <database URL>';
+    const stale = backupItem(listing("2026-11-25T01:54:59Z"), 300_000, now);
+    expect(stale).toMatchObject({
       level: "CRIT",
-      summary: expect.stringContaining("is older than objectives.rpo (5m)"),
+      summary: `newest app_x.dump (5m1s old) is older than objectives.rpo (5m): ${take}`,
     });
+    // Confiture has no backup command yet: the advice is pg_dump, never a command that does not exist.
+    expect(stale.summary).not.toContain("confiture backup");
     expect(backupItem(listing(null), 300_000, now)).toMatchObject({
       level: "WARN",
-      summary: "no backup in /b",
+      summary: `no backup in /b: ${take}`,
     });
+  });
+
+  it("a name dated in the future, an empty file or a directory without toc.dat is no backup: WARN naming it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "confiture-backups-"));
+    try {
+      const now = new Date("2026-11-25T02:00:00Z");
+      writeFileSync(join(dir, "app_20261125T013000Z.dump"), "PGDMP");
+      writeFileSync(join(dir, "app_20261125T015000Z.dump"), "");
+      mkdirSync(join(dir, "app_20261125T015500Z.dump"));
+      writeFileSync(join(dir, "app_20261126T000000Z.dump"), "PGDMP");
+      mkdirSync(join(dir, "app_20261125T010000Z.dump"));
+      writeFileSync(join(dir, "app_20261125T010000Z.dump", "toc.dat"), "PGDMP");
+      const listing = findBackups(dir, "app", now);
+      expect(listing.count).toBe(2);
+      expect(listing.newest?.name).toBe("app_20261125T013000Z.dump");
+      expect(listing.unusable.map((u) => [u.name, u.why])).toEqual([
+        ["app_20261126T000000Z.dump", "dated in the future"],
+        ["app_20261125T015500Z.dump", "a directory without toc.dat"],
+        ["app_20261125T015000Z.dump", "0 bytes"],
+      ]);
+      const fresh = backupItem(listing, 3_600_000, now);
+      expect(fresh.level).toBe("WARN");
+      expect(fresh.summary).toBe(
+        "newest app_20261125T013000Z.dump (30m0s old), within objectives.rpo (1h); not counted as a backup: " +
+          "app_20261126T000000Z.dump (dated in the future), app_20261125T015500Z.dump (a directory without toc.dat), " +
+          "app_20261125T015000Z.dump (0 bytes)",
+      );
+      expect(backupItem(listing, undefined, now).level).toBe("WARN");
+      // Only a future-dated one: no backup at all, as far as the RPO is concerned.
+      const onlyFuture = { ...listing, count: 0, newest: null, unusable: listing.unusable.slice(0, 1) };
+      expect(backupItem(onlyFuture, 3_600_000, now)).toMatchObject({
+        level: "WARN",
+        summary: expect.stringMatching(
+          /^no backup in .* \(not counted as a backup: app_20261126T000000Z\.dump \(dated in the future\)\): take a backup into /,
+        ),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -6,7 +6,14 @@
  */
 import { describe, expect, it } from "vitest";
 import type { SchemaDifference } from "../../src/catalog/index.js";
-import { driftItem, type Expected, historyItem, tablesItem } from "../../src/health/verify-items.js";
+import {
+  driftItem,
+  type Expected,
+  historyItem,
+  incompleteChecklist,
+  summarizeFailures,
+  tablesItem,
+} from "../../src/health/verify-items.js";
 import { orphanCountSql } from "../../src/health/verify-live.js";
 import {
   constraintsItem,
@@ -26,6 +33,7 @@ const none: Expected = { known: true, differences: [], source: "2 applied migrat
 const unknown: Expected = {
   known: false,
   reason: "permission denied to create database (use --scratch-url URL)",
+  scratchHelps: true,
 };
 
 function facts(over: Partial<LiveFacts> = {}): LiveFacts {
@@ -133,6 +141,29 @@ describe("history", () => {
     expect(item.evidence[0]).toMatch(/^1 applied, 1 pending/);
   });
 
+  it("migration files but none recorded as applied (an empty or wrongly restored database) fail it", () => {
+    const item = historyItem({ migrations: [m("001_a", "pending"), m("002_b", "pending")], findings: [] });
+    expect(item.verdict).toBe("FAIL");
+    expect(item.evidence[1]).toBe(
+      'no migration is recorded as applied (2 file(s)): an empty or wrongly restored database, or lost history (see "confiture migrate status")',
+    );
+    // Only a failed row recorded: still nothing applied.
+    const failedOnly = historyItem({
+      migrations: [m("001_a", "failed"), m("002_b", "pending")],
+      findings: [{ code: "FAILED_MIGRATION_PRESENT", message: "001_a is recorded as failed" }],
+    });
+    expect(failedOnly.evidence).toContain("001_a is recorded as failed");
+    expect(failedOnly.evidence.join("\n")).toContain("no migration is recorded as applied (2 file(s))");
+    // Lost history says it in its own words; no files at all is nothing to apply.
+    const lost = historyItem({
+      migrations: [m("001_a", "pending")],
+      findings: [{ code: "HISTORY_LOST", message: "the history is empty but schema app holds 3 object(s)" }],
+    });
+    expect(lost.evidence.join("\n")).not.toContain("no migration is recorded");
+    expect(historyItem({ migrations: [], findings: [] }).verdict).toBe("PASS");
+    expect(historyItem({ migrations: [m("001_a", "baseline")], findings: [] }).verdict).toBe("PASS");
+  });
+
   it("status findings (failed, mismatch, missing file) fail it", () => {
     const item = historyItem({
       migrations: [m("001_a", "failed"), m("009_gone", "missing file", false)],
@@ -154,6 +185,33 @@ describe("items resting on the expected schema", () => {
     expect(indexesItem(bad, unknown).verdict).toBe("FAIL");
     expect(indexesItem(facts(), unknown).verdict).toBe("SKIP");
     expect(indexesItem(facts(), none).verdict).toBe("PASS");
+  });
+
+  it("an incomplete checklist says which items were not checked and why, naming --scratch-url where it helps", () => {
+    const noCreatedb = incompleteChecklist({
+      reason: 'cannot create a scratch database on postgres://x@h/db: role "x" may not create databases',
+      scratchHelps: true,
+    });
+    expect(noCreatedb).toBe(
+      "tables and drift were not checked, nor whether the expected indexes, constraints and foreign keys exist: " +
+        'the expected schema could not be built: cannot create a scratch database on postgres://x@h/db: role "x" may not create databases; ' +
+        "give an empty database to build it in with --scratch-url URL",
+    );
+    // Said once when the reason already names it.
+    expect(
+      incompleteChecklist(unknown as { reason: string; scratchHelps: boolean }).match(/--scratch-url/g),
+    ).toHaveLength(1);
+    const replay = incompleteChecklist({ reason: "001_t failed when replayed", scratchHelps: false });
+    expect(replay).not.toContain("--scratch-url");
+    expect(replay).toContain("confiture migrate drift-detect");
+
+    const items = [tablesItem(["a"], unknown), historyItem({ migrations: [], findings: [] })];
+    expect(summarizeFailures(items, "X")).toBe("verify incomplete: X");
+    const failing = [...items, { name: "sequences" as const, verdict: "FAIL" as const, evidence: [] }];
+    expect(summarizeFailures(failing, "X")).toBe(
+      "verify failed: sequences; the checklist is also incomplete: X",
+    );
+    expect(summarizeFailures(failing)).toBe("verify failed: sequences");
   });
 
   it("missing tables, indexes and constraints fail their own items; extra tables only drift", () => {
