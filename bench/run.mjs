@@ -13,13 +13,14 @@
  *                    --apply-count N --history1k-count N --history-count N
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, freemem, loadavg, platform, release, tmpdir, totalmem } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, freemem, loadavg, platform, release, totalmem } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { externalServer, startCluster } from "./lib/cluster.mjs";
 import { Admin } from "./lib/database.mjs";
+import { benchLifecycle } from "./lib/lifecycle.mjs";
 import { probeGnuTime } from "./lib/measure.mjs";
 import { renderReport } from "./lib/report.mjs";
 import { applyScenario, historyScenario, smallHistoryScenario, startupScenario } from "./lib/scenarios.mjs";
@@ -104,23 +105,7 @@ const git = (...args) => {
 
 let server;
 let admin;
-const workDir = mkdtempSync(join(tmpdir(), "confiture-bench-"));
-const cleanup = async () => {
-  await admin?.dropAll().catch(() => {});
-  server?.stop();
-  rmSync(workDir, { recursive: true, force: true });
-};
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(signal, async () => {
-    log(`\n${signal}: stopping the bench cluster ...`);
-    await cleanup();
-    process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1));
-  });
-}
-process.on("exit", () => {
-  server?.stop(); // synchronous: still runs when an error escapes
-  rmSync(workDir, { recursive: true, force: true });
-});
+const { workDir, cleanup } = benchLifecycle("confiture-bench-", log, () => ({ server, admin }));
 
 async function main() {
   const started = Date.now();

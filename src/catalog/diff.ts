@@ -44,19 +44,34 @@ export function diffSchemas(expected: SchemaModel, actual: SchemaModel): SchemaD
       definition: [e.definition, a.definition],
     }),
   });
-  diffNamed(out, expected.sequences, actual.sequences, {
-    object: (q) => `sequence ${q.name}`,
-    summary: (q) => q.type,
-    properties: (e, a) => ({
-      type: [e.type, a.type],
-      start: [e.start, a.start],
-      increment: [e.increment, a.increment],
-      min: [e.min, a.min],
-      max: [e.max, a.max],
-      cycle: [e.cycle, a.cycle],
-      "owned by": [e.ownedBy, a.ownedBy],
-    }),
-  });
+  // A serial or identity sequence comes and goes with its column: when that column (or its
+  // table) is itself missing or extra, the sequence is not reported a second time.
+  const columnsOf = (m: SchemaModel) =>
+    new Set(m.tables.flatMap((t) => t.columns.map((c) => `${t.name}.${c.name}`)));
+  const expectedColumns = columnsOf(expected);
+  const liveColumns = columnsOf(actual);
+  const withColumnOnBothSides = (q: SchemaModel["sequences"][number]) =>
+    q.ownedBy === null || (expectedColumns.has(q.ownedBy) && liveColumns.has(q.ownedBy));
+  const sequenceNames = (m: SchemaModel) => new Set(m.sequences.map((q) => q.name));
+  const inBoth = (names: Set<string>) => (q: SchemaModel["sequences"][number]) => names.has(q.name);
+  diffNamed(
+    out,
+    expected.sequences.filter((q) => withColumnOnBothSides(q) || inBoth(sequenceNames(actual))(q)),
+    actual.sequences.filter((q) => withColumnOnBothSides(q) || inBoth(sequenceNames(expected))(q)),
+    {
+      object: (q) => `sequence ${q.name}`,
+      summary: (q) => q.type,
+      properties: (e, a) => ({
+        type: [e.type, a.type],
+        start: [e.start, a.start],
+        increment: [e.increment, a.increment],
+        min: [e.min, a.min],
+        max: [e.max, a.max],
+        cycle: [e.cycle, a.cycle],
+        "owned by": [e.ownedBy, a.ownedBy],
+      }),
+    },
+  );
   const bySignature = (list: SchemaModel["functions"]) => list.map((f) => ({ ...f, name: f.signature }));
   diffNamed(out, bySignature(expected.functions), bySignature(actual.functions), {
     object: (f) => `${f.kind} ${f.name}`,

@@ -7,6 +7,7 @@
 import { diffSchemas, introspectSchema, type SchemaDifference } from "../catalog/index.js";
 import { COMMANDS } from "../commands.js";
 import type { ConfitureConfig } from "../config/index.js";
+import { describeHolder, lockHolder } from "../db/advisory-lock.js";
 import { type AppliedRow, ownRelations } from "../history/index.js";
 import { listMigrations, type MigrationFile, readListed } from "../migrations/files.js";
 import { inspect, type RunContext, runContext } from "../ops/context.js";
@@ -57,6 +58,11 @@ export async function detectDrift(config: ConfitureConfig, opts: DriftOptions = 
   const schemaPaths = against === "schema" ? await schemaFiles(config.schemaDir) : [];
   return inspect(run, async ({ session, history }) => {
     const notes: string[] = [];
+    const holder = await lockHolder(session, run.lockKey);
+    if (holder !== undefined)
+      notes.push(
+        `a migration may be running, so the live schema may be read half-way through it: the migration lock is held (${describeHolder(holder)})`,
+      );
     let replayMs = 0;
     let introspectMs = 0;
     let plan: ReplayPlan;

@@ -7,7 +7,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { chmod } from "node:fs/promises";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
+import { migrationLockKey } from "../../src/db/advisory-lock.js";
 import { urlForDatabase, urlWithPassword, withClient } from "../support/database.js";
 import { expectJson, fileDatabase } from "../support/e2e.js";
 
@@ -86,6 +88,7 @@ describe("migrate drift-detect", () => {
     );
     const doc = expectJson(await cli(["migrate", "drift-detect", "--format", "json"]), 0, true);
     expect(doc.drift).toBe(false);
+    expect(doc.notes).toEqual([]);
     expect(doc.differences).toEqual([]);
     expect(doc.scratchDatabase).toMatch(/^confiture_scratch_\d{8}T\d{6}_[0-9a-f]{8}$/);
     expect(await scratchExists(doc.scratchDatabase as string)).toBe(false);
@@ -358,6 +361,25 @@ describe("migrate drift-detect", () => {
     } finally {
       await suite.db.query(`drop schema if exists ${s} cascade`);
       await withClient(suite.db.adminUrl, (c) => c.query(`drop role if exists ${role}`));
+    }
+  });
+
+  it("says so when the migration lock is held: the live schema may be read half-way through a migration", async () => {
+    const s = "drift_locked";
+    const { cli } = await migrated(s);
+    const holder = new pg.Client({ connectionString: suite.db.url, application_name: "deploy in progress" });
+    holder.on("error", () => {});
+    await holder.connect();
+    try {
+      const key = migrationLockKey(s, "confiture_migrations");
+      await holder.query("select pg_advisory_lock($1::int4, $2::int4)", [key.classid, key.objid]);
+      const r = await cli(["migrate", "drift-detect"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(
+        /^a migration may be running, so the live schema may be read half-way through it: the migration lock is held \(pid \d+, .*"deploy in progress"/m,
+      );
+    } finally {
+      await holder.end();
     }
   });
 });

@@ -61,4 +61,28 @@ describe("diffSchemas", () => {
     ]);
     expect(diffSchemas(actual, actual)).toEqual([]);
   });
+
+  it("a serial or identity sequence is not reported again when its column is missing or extra", () => {
+    const seq = (name: string, ownedBy: string | null) => ({
+      name,
+      type: "integer",
+      start: "1",
+      increment: "1",
+      min: "1",
+      max: "2147483647",
+      cycle: false,
+      ownedBy,
+    });
+    const expected = model({
+      tables: [table("gone", ["id"]), table("kept", ["id"])],
+      sequences: [seq("gone_id_seq", "gone.id"), seq("kept_id_seq", "kept.id"), seq("tickets", null)],
+    });
+    const actual = model({ tables: [table("kept", ["id"])], sequences: [] });
+    expect(diffSchemas(expected, actual).map((d) => [d.object, d.kind])).toEqual([
+      ["table gone", "missing"],
+      // Its column is still there: the sequence itself went missing, which is drift of its own.
+      ["sequence kept_id_seq", "missing"],
+      ["sequence tickets", "missing"],
+    ]);
+  });
 });
