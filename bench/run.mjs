@@ -18,9 +18,7 @@ import { cpus, freemem, loadavg, platform, release, totalmem } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { externalServer, startCluster } from "./lib/cluster.mjs";
-import { Admin } from "./lib/database.mjs";
-import { benchLifecycle } from "./lib/lifecycle.mjs";
+import { benchLifecycle, benchServer, lapTimer } from "./lib/lifecycle.mjs";
 import { probeGnuTime } from "./lib/measure.mjs";
 import { renderReport } from "./lib/report.mjs";
 import { applyScenario, historyScenario, smallHistoryScenario, startupScenario } from "./lib/scenarios.mjs";
@@ -109,21 +107,8 @@ const { workDir, cleanup } = benchLifecycle("confiture-bench-", log, () => ({ se
 
 async function main() {
   const started = Date.now();
-  let lapStart = started;
-  const lap = () => {
-    const now = Date.now();
-    const seconds = Math.round((now - lapStart) / 1000);
-    lapStart = now;
-    return seconds;
-  };
-  if (process.env.BENCH_DATABASE_URL) {
-    server = externalServer(process.env.BENCH_DATABASE_URL);
-    log("Using BENCH_DATABASE_URL (server settings are whatever that server has).");
-  } else {
-    log(`Starting a throwaway PostgreSQL cluster (${options.fast ? "fsync=off" : "fsync on"}) ...`);
-    server = await startCluster({ fast: options.fast });
-  }
-  admin = new Admin(server.adminUrl, { forceSslDisable: !process.env.BENCH_DATABASE_URL });
+  const lap = lapTimer(started);
+  ({ server, admin } = await benchServer({ fast: options.fast }, log));
 
   const all = [
     confiture,

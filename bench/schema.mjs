@@ -16,10 +16,8 @@ import { cpus, freemem, loadavg, platform, release, totalmem } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { externalServer, startCluster } from "./lib/cluster.mjs";
-import { Admin } from "./lib/database.mjs";
 import { introspectionBreakdown } from "./lib/introspection-breakdown.mjs";
-import { benchLifecycle } from "./lib/lifecycle.mjs";
+import { benchLifecycle, benchServer, lapTimer } from "./lib/lifecycle.mjs";
 import { fmtMs, fmtRatio, markdownTable, summarize, timeCommand } from "./lib/measure.mjs";
 import { wideCounts, writeSyncHistory, writeWideSchema } from "./lib/schema-gen.mjs";
 import { confiture, repoDir } from "./lib/tools.mjs";
@@ -437,23 +435,10 @@ const { workDir, cleanup } = benchLifecycle("confiture-bench-schema-", log, () =
 
 async function main() {
   const started = Date.now();
-  let lapStart = started;
-  const lap = () => {
-    const now = Date.now();
-    const seconds = Math.round((now - lapStart) / 1000);
-    lapStart = now;
-    return seconds;
-  };
+  const lap = lapTimer(started);
   const available = confiture.available();
   if (!available.ok) throw new Error(available.why);
-  if (process.env.BENCH_DATABASE_URL) {
-    server = externalServer(process.env.BENCH_DATABASE_URL);
-    log("Using BENCH_DATABASE_URL (server settings are whatever that server has).");
-  } else {
-    log(`Starting a throwaway PostgreSQL cluster (${options.fast ? "fsync=off" : "fsync on"}) ...`);
-    server = await startCluster({ fast: options.fast });
-  }
-  admin = new Admin(server.adminUrl, { forceSslDisable: !process.env.BENCH_DATABASE_URL });
+  ({ server, admin } = await benchServer({ fast: options.fast }, log));
   const results = {
     date: new Date().toISOString(),
     machine: {

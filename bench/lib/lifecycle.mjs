@@ -6,6 +6,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { externalServer, startCluster } from "./cluster.mjs";
+import { Admin } from "./database.mjs";
 
 /**
  * @param {string} prefix the work directory's name prefix
@@ -34,4 +36,31 @@ export function benchLifecycle(prefix, log, current) {
     rmSync(workDir, { recursive: true, force: true });
   });
   return { workDir, cleanup };
+}
+
+/** Seconds since the previous call (the first: since `start`), rounded: the report's phase times. */
+export function lapTimer(start) {
+  let lapStart = start;
+  return () => {
+    const now = Date.now();
+    const seconds = Math.round((now - lapStart) / 1000);
+    lapStart = now;
+    return seconds;
+  };
+}
+
+/**
+ * The server to bench against: BENCH_DATABASE_URL's, or a throwaway cluster (fsync off with
+ * `fast`), and an admin connection to it.
+ */
+export async function benchServer({ fast }, log) {
+  let server;
+  if (process.env.BENCH_DATABASE_URL) {
+    server = externalServer(process.env.BENCH_DATABASE_URL);
+    log("Using BENCH_DATABASE_URL (server settings are whatever that server has).");
+  } else {
+    log(`Starting a throwaway PostgreSQL cluster (${fast ? "fsync=off" : "fsync on"}) ...`);
+    server = await startCluster({ fast });
+  }
+  return { server, admin: new Admin(server.adminUrl, { forceSslDisable: !process.env.BENCH_DATABASE_URL }) };
 }

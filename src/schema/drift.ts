@@ -41,6 +41,8 @@ export interface DriftResult {
   notes: string[];
   /** Milliseconds: building the expected schema, reading both schemas (at once, after the build), comparing them. */
   timings: { replayMs: number; introspectMs: number; diffMs: number; totalMs: number };
+  /** What the comparison does not look at, so "no drift" is not read as more than it is. */
+  notCompared: string[];
   /** One critical finding per difference (code DRIFT_DETECTED). */
   report: CheckReport;
 }
@@ -170,6 +172,7 @@ function driftResult(
     against,
     expectedSource,
     scratchDatabase,
+    notCompared: NOT_COMPARED,
     differences,
     drift: differences.length > 0,
     counts,
@@ -188,6 +191,15 @@ function driftResult(
     ),
   };
 }
+
+/** Schema properties introspection does not read (yet). */
+export const NOT_COMPARED = [
+  "grants",
+  "ownership",
+  "comments",
+  "rules other than views",
+  "extended statistics",
+];
 
 /** One difference as a sentence: `column users.nickname: extra (text)`. */
 export function describeDifference(d: SchemaDifference): string {

@@ -49,7 +49,7 @@ export const migrateDriftDetectCommand = defineCommand({
 
 function driftText(p: Paint, r: DriftResult): string {
   const head = `Schema ${r.schema} in ${r.database} against ${r.expectedSource}:`;
-  if (!r.drift) return `${head} no drift.`;
+  if (!r.drift) return `${head} no drift (not compared: ${r.notCompared.join(", ")}).`;
   const lines = [head, "(changed: expected -> live)", "", ...groupedDifferences(p, r.differences), ""];
   lines.push(
     `${r.differences.length} difference(s): ${r.counts.missing} missing, ${r.counts.extra} extra, ${r.counts.changed} changed`,
