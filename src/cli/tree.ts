@@ -13,6 +13,7 @@ const GROUPS: Readonly<Record<string, string>> = {
   config: "inspect the configuration",
   health: "how the database and its migrations are doing",
   incident: "incident reports: open one with evidence, add to its timeline",
+  backup: "pg_dump backups with metadata: create, list, prune, verify by restoring",
 };
 
 /** A leaf's parsed arguments and options, as its spec's `run` receives them. */

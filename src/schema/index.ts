@@ -6,6 +6,12 @@
 export { type DriftOptions, type DriftResult, describeDifference, detectDrift } from "./drift.js";
 export { inspectSchema, type SchemaInspection } from "./inspect.js";
 export {
+  type ScratchDatabase,
+  type ScratchOptions,
+  type ScratchOutcome,
+  withScratchDatabase,
+} from "./scratch.js";
+export {
   type SyncEntry,
   type SyncHistoryOptions,
   type SyncHistoryResult,
