@@ -87,6 +87,7 @@ export {
   migrationStatus,
   type StatusResult,
 } from "./migrations/status.js";
+export type { RestorePoint } from "./migrations/restore-point.js";
 export { type AppliedMigration, migrateUp, type UpOptions, type UpResult } from "./migrations/up.js";
 export type { CheckReport, Finding, Severity } from "./ops/report.js";
 export { type InitResult, init } from "./project/init.js";

@@ -12,6 +12,7 @@ import { findMigration, type MigrationFile, readMigrations, readSqlFile } from "
 import { checkChecksums, requireSettled } from "./history-checks.js";
 import { ALREADY_EXISTS, ALREADY_EXISTS_NOTE, lostHistoryMessage, untrackedObjects } from "./lost-history.js";
 import { type PreparedScript, prepareScript } from "./preflight.js";
+import { createRestorePoint, type RestorePoint } from "./restore-point.js";
 import type { RunnerEvent } from "./runner.js";
 import { type AppliedMigration, migrationStep } from "./step.js";
 
@@ -38,6 +39,7 @@ export interface UpOptions {
         e:
           | RunnerEvent
           | { type: "applying"; id: string }
+          | ({ type: "restore-point" } & RestorePoint)
           | ({ type: "applied"; dryRun: boolean } & AppliedMigration)
           | { type: "warning"; message: string },
       ) => void)
@@ -52,6 +54,8 @@ export interface UpResult {
   /** Pending migrations not applied because of --target. */
   remaining: string[];
   warnings: string[];
+  /** The restore point made before the first migration, when the server archives WAL (null otherwise). */
+  restorePoint: RestorePoint | null;
 }
 
 /**
@@ -69,6 +73,7 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
   const remaining: string[] = [];
   let alreadyApplied = 0;
   let historyWasEmpty = false;
+  let restorePoint: RestorePoint | null = null;
   /** The step, telling `applied` once it has run (committed, unless this is a dry run). */
   const announced = (step: ChangeStep<AppliedMigration>): ChangeStep<AppliedMigration> => ({
     ...step,
@@ -115,9 +120,26 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
         }
       }
       const scripts = await prepareAll(pending, session.serverVersionNum);
-      return scripts.map(({ script, checksum }, i) =>
+      const steps = scripts.map(({ script, checksum }, i) =>
         announced(migrationStep(script, pending[i]!, checksum, context.statementLockTimeoutMs, opts)),
       );
+      // Just before the first migration runs (the lock held, history tables there): a point to
+      // recover to. Not in a dry run, which changes nothing.
+      const first = steps[0];
+      if (first !== undefined && !dryRun) {
+        steps[0] = {
+          ...first,
+          async run(ctx) {
+            const point = await createRestorePoint(ctx.session, ctx.history, context.environment, first.id);
+            if (point !== undefined) {
+              restorePoint = point;
+              opts.onEvent?.({ type: "restore-point", ...point });
+            }
+            return first.run(ctx);
+          },
+        };
+      }
+      return steps;
     },
     refuseDryRun: (step) =>
       new UsageError(
@@ -146,7 +168,7 @@ export async function migrateUp(config: ConfitureConfig, opts: UpOptions = {}): 
       return err.withNote(note, { appliedBeforeFailure: ids });
     },
   });
-  return { dryRun, applied: done.map((d) => d.result), alreadyApplied, remaining, warnings };
+  return { dryRun, applied: done.map((d) => d.result), alreadyApplied, remaining, warnings, restorePoint };
 }
 
 /** `--verify-checksums`: refuse before anything runs when an applied file changed. */

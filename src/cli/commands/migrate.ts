@@ -52,6 +52,10 @@ export const migrateUpCommand = defineCommand({
         // Committed: on stdout now, so it stays on screen even if a later migration fails.
         else if (e.type === "applied" && !e.dryRun) out.line(appliedLine(out.paint, "applied", e));
         else if (e.type === "warning") out.warn(e.message);
+        else if (e.type === "restore-point")
+          out.note(
+            `restore point ${e.name} at ${e.lsn}: to recover to just before ${e.before}, recover with recovery_target_name = '${e.name}'`,
+          );
         else if (e.type === "lock-retry") warnLockRetry(out, e);
         else if (e.type === "statement") out.progress(`  ${e.id}: statement ${e.index}/${e.total}`);
       },
