@@ -14,6 +14,7 @@ const GROUPS: Readonly<Record<string, string>> = {
   health: "how the database and its migrations are doing",
   incident: "incident reports: open one with evidence, add to its timeline",
   backup: "pg_dump backups with metadata: create, list, prune, verify by restoring",
+  pitr: "point-in-time recovery: WAL archiving status, base backups, preparing a recovery",
 };
 
 /** A leaf's parsed arguments and options, as its spec's `run` receives them. */
