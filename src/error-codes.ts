@@ -71,6 +71,50 @@ export const ERROR_CODES = {
     meaning: "a PostgreSQL program (pg_dump, psql, ...) is not installed",
   },
   TOOL_TOO_OLD: { category: "usage", meaning: "a PostgreSQL program is older than the server" },
+  PGDATA_INVALID: {
+    category: "usage",
+    meaning:
+      "`pitr recover --pgdata` is not a PostgreSQL data directory (no PG_VERSION) or cannot be written",
+  },
+  PGDATA_RUNNING: {
+    category: "usage",
+    meaning: "`pitr recover --pgdata` names a data directory whose server is running; stop it first",
+  },
+  BASE_BACKUP_DIR_NOT_EMPTY: {
+    category: "usage",
+    meaning: "`pitr base-backup --dir` names a non-empty directory",
+  },
+  REPLICATION_REQUIRED: {
+    category: "usage",
+    meaning: "`pitr base-backup` needs a role with REPLICATION (or a superuser)",
+  },
+  RESTORE_FILE_NOT_FOUND: {
+    category: "usage",
+    meaning: "`restore` was given a dump that is neither a path nor a name in `backup.dir`",
+  },
+  RESTORE_TARGET_MISSING: {
+    category: "usage",
+    meaning: "`restore --target-db` names a database that does not exist (use `--create`)",
+  },
+  RESTORE_TARGET_NOT_EMPTY: {
+    category: "usage",
+    meaning:
+      "`restore --target-db` names a database that holds objects; names them (`--force` restores on top)",
+  },
+  RESTORE_TABLE_INVALID: {
+    category: "usage",
+    meaning:
+      "`restore --table` names a table missing from the database or the backup, or `missing-rows` lacks a primary key",
+  },
+  BACKUP_NOT_FOUND: {
+    category: "usage",
+    meaning:
+      "`backup verify` was given a dump that does not exist, or `--latest` found no backup in `backup.dir`",
+  },
+  BACKUP_DIR_UNUSABLE: {
+    category: "usage",
+    meaning: "`backup.dir` cannot be created or written (a file, no permission, read-only)",
+  },
   SCRATCH_UNAVAILABLE: {
     category: "usage",
     meaning: "the scratch database for the expected schema cannot be created or used; names `--scratch-url`",
@@ -105,6 +149,20 @@ export const ERROR_CODES = {
     meaning: "the tracking table lacks columns Confiture reads (made by hand, another tool, or damaged)",
   },
   FAILED_MIGRATION_PRESENT: { category: "check", meaning: "a migration is recorded as failed" },
+  PITR_AT_RISK: {
+    category: "check",
+    meaning:
+      "`pitr status`: the last archived WAL is older than `objectives.rpo` (point-in-time recovery would lose more)",
+  },
+  BACKUP_VERIFY_FAILED: {
+    category: "check",
+    meaning:
+      "`backup verify` found a failing check (sha256, restore, history, fingerprint, row counts); one finding each",
+  },
+  BACKUP_METADATA_INVALID: {
+    category: "check",
+    meaning: "a backup's metadata file is missing, not JSON, or does not describe its dump",
+  },
   MIGRATION_FILE_MISSING: { category: "check", meaning: "an applied migration's file is gone" },
   UNHEALTHY: {
     category: "check",
@@ -144,6 +202,19 @@ export const ERROR_CODES = {
     meaning: "another `incident log` kept the report locked for 5 s; nothing was written",
   },
   TOOL_FAILED: { category: "failed", meaning: "a PostgreSQL program exited with an error" },
+  BACKUP_DISK_FULL: {
+    category: "failed",
+    meaning: "the disk filled up while writing a backup; the partial files were removed",
+  },
+  RESTORE_TARGET_IN_USE: {
+    category: "failed",
+    meaning: "`restore` found other sessions connected to the target database; nothing was changed",
+  },
+  RESTORE_BLOCKED: {
+    category: "failed",
+    meaning:
+      "`restore --table --mode replace` would delete rows other tables still reference; nothing was changed",
+  },
   INTERRUPTED: {
     category: "failed",
     meaning: "SIGINT / SIGTERM during a command",

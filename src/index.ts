@@ -16,6 +16,56 @@ export {
   listEvents,
   parseSince,
 } from "./audit/events.js";
+export {
+  type BackupCheck,
+  type BackupCheckName,
+  type BackupCheckVerdict,
+  type BackupEntry,
+  type BackupListItem,
+  type BackupListResult,
+  type BackupMetadata,
+  BackupMetadataError,
+  type BackupProgress,
+  type BackupVerification,
+  type BackupVerifyOptions,
+  type BackupVerifyResult,
+  backupConfig,
+  backupList,
+  type ConfigBackupResult,
+  type CreateBackupOptions,
+  type CreateBackupResult,
+  createBackup,
+  listBackups,
+  type PitrArchiver,
+  type PitrBaseBackupOptions,
+  type PitrBaseBackupResult,
+  type PitrLevel,
+  type PitrRecoverOptions,
+  type PitrRecoverResult,
+  type PitrStatusResult,
+  type PrunedBackup,
+  type PruneOptions,
+  type PruneResult,
+  parseTargetTime,
+  pitrBaseBackup,
+  pitrRecover,
+  pitrStatus,
+  pruneBackups,
+  RECOVERY_TARGET_ACTIONS,
+  type RecoveryTargetAction,
+  type RestoreOptions,
+  type RestoreResult,
+  readBackupMetadata,
+  readBackupVerification,
+  restoreBackup,
+  restoreTable,
+  type TableRestoreCounts,
+  type TableRestoreMode,
+  type TableRestoreOptions,
+  type TableRestoreResult,
+  verifyBackup,
+  writeBackupVerification,
+} from "./backup/index.js";
 export type {
   ColumnInfo,
   ConstraintInfo,
@@ -80,6 +130,7 @@ export { type MigrationFile, readMigrations } from "./migrations/files.js";
 export { generateMigration } from "./migrations/generate.js";
 export type { ChecksumProblem } from "./migrations/history-checks.js";
 export { baseline, resolveFailed } from "./migrations/history-edits.js";
+export type { RestorePoint } from "./migrations/restore-point.js";
 export type { RunnerEvent } from "./migrations/runner.js";
 export {
   type MigrationState,
@@ -87,7 +138,6 @@ export {
   migrationStatus,
   type StatusResult,
 } from "./migrations/status.js";
-export type { RestorePoint } from "./migrations/restore-point.js";
 export { type AppliedMigration, migrateUp, type UpOptions, type UpResult } from "./migrations/up.js";
 export type { CheckReport, Finding, Severity } from "./ops/report.js";
 export { type InitResult, init } from "./project/init.js";

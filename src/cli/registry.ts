@@ -2,7 +2,9 @@
  * Every CLI command, in the order `confiture --help` lists them. main builds the commander
  * tree from this list; adding a command means writing its spec and adding it here.
  */
-import { configShowCommand } from "./commands/config.js";
+import { backupCreateCommand, backupListCommand, backupPruneCommand } from "./commands/backup.js";
+import { backupVerifyCommand } from "./commands/backup-verify.js";
+import { configBackupCommand, configShowCommand } from "./commands/config.js";
 import { eventsCommand } from "./commands/events.js";
 import { healthCheckCommand } from "./commands/health.js";
 import {
@@ -15,6 +17,8 @@ import { incidentLogCommand, incidentNewCommand } from "./commands/incident.js";
 import { initCommand } from "./commands/init.js";
 import { lockStatusCommand, unlockCommand } from "./commands/lock.js";
 import { migrateDownCommand, migrateGenerateCommand, migrateUpCommand } from "./commands/migrate.js";
+import { pitrBaseBackupCommand, pitrRecoverCommand, pitrStatusCommand } from "./commands/pitr.js";
+import { restoreCommand } from "./commands/restore.js";
 import { migrateDriftDetectCommand, migrateSyncHistoryCommand } from "./commands/schema.js";
 import { migrateStatusCommand } from "./commands/status.js";
 import { verifyCommand } from "./commands/verify.js";
@@ -37,8 +41,17 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   unlockCommand,
   healthCheckCommand,
   verifyCommand,
+  backupCreateCommand,
+  backupListCommand,
+  backupPruneCommand,
+  backupVerifyCommand,
+  restoreCommand,
   incidentNewCommand,
   incidentLogCommand,
   eventsCommand,
   configShowCommand,
+  configBackupCommand,
+  pitrStatusCommand,
+  pitrBaseBackupCommand,
+  pitrRecoverCommand,
 ];

@@ -1,28 +1,28 @@
 /**
- * The newest backup in the backup directory, by file name: a dump named
- * `<database>_<YYYYMMDDTHHMMSSZ>.dump` (a file, or a directory for pg_dump's directory format),
- * the time in the name being when it was taken, in UTC. Until Confiture takes backups itself,
- * health recognises exactly that name; the backup area can replace this module with one that
- * reads backup metadata. A name dated in the future, an empty file, or a directory without
- * pg_dump's `toc.dat` is not counted as a backup: it is listed as unusable instead.
+ * The newest backup of a database in the backup directory, as `backup create` writes them: a
+ * dump `<database>_<YYYYMMDDTHHMMSSZ>.dump` with valid metadata beside it (`<dump>.meta.json`,
+ * read through the backup area's `listBackups`), its age from the metadata's `startedAt`. Only
+ * complete Confiture backups of this database count. Anything that looks like one but is not
+ * (a dump without metadata, metadata without its dump, a dump whose size changed, a start time
+ * in the future) is listed as unusable instead, so the check can say why it was not counted.
  */
-import { type Dirent, readdirSync, type Stats, statSync } from "node:fs";
-import { join } from "node:path";
+import { stat } from "node:fs/promises";
+import { type BackupEntry, backupName, listBackups, parseBackupName } from "../backup/index.js";
 
 /** One backup found in the directory. */
 export interface BackupFile {
-  /** The entry's name, e.g. `app_20261125T013000Z.dump`. */
+  /** The dump's name, e.g. `app_20261125T013000Z.dump`. */
   name: string;
   path: string;
-  /** When it was taken, from the name's UTC timestamp. */
+  /** When it was taken: its metadata's `startedAt`. */
   takenAt: Date;
 }
 
-/** An entry named like a backup that cannot count as one, e.g. `{ name, why: "0 bytes" }`. */
+/** An entry that looks like a backup of this database but cannot count as one. */
 export interface UnusableBackup {
   name: string;
   takenAt: Date;
-  /** `dated in the future`, `0 bytes`, or why a directory is not a dump. */
+  /** `dated in the future`, or what is wrong with it (no metadata, incomplete, ...). */
   why: string;
 }
 
@@ -33,10 +33,10 @@ export interface BackupListing {
   database: string;
   /** False when the directory does not exist (or is not a directory). */
   dirExists: boolean;
-  /** How many usable backups fit the name pattern. */
+  /** How many complete backups of this database there are. */
   count: number;
   newest: BackupFile | null;
-  /** Entries named like a backup that are not one (newest first). */
+  /** Entries that look like this database's backups but are not usable (newest first). */
   unusable: UnusableBackup[];
 }
 
@@ -45,42 +45,17 @@ export function backupPattern(database: string): string {
   return `${database}_<YYYYMMDDTHHMMSSZ>.dump`;
 }
 
-const STAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.dump$/;
-
 /**
- * The time in a backup's name, or undefined when `name` is not `<database>_<stamp>.dump` for
- * this database or the stamp is not a real UTC time.
- * @example backupTime("app_20261125T013000Z.dump", "app") // 2026-11-25T01:30:00.000Z
+ * The newest complete backup of `database` in `dir`, as of `now`. Never throws: an unreadable
+ * directory lists nothing.
+ * @example (await findBackups("/srv/app/backups", "app", new Date())).newest?.takenAt
  */
-export function backupTime(name: string, database: string): Date | undefined {
-  const prefix = `${database}_`;
-  if (!name.startsWith(prefix)) return undefined;
-  const m = STAMP.exec(name.slice(prefix.length));
-  if (!m) return undefined;
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const at = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  // Date.UTC rolls 2026-02-30 over to March: a stamp that does not read back is not a time.
-  const real =
-    at.getUTCFullYear() === y &&
-    at.getUTCMonth() === mo - 1 &&
-    at.getUTCDate() === d &&
-    at.getUTCHours() === h &&
-    at.getUTCMinutes() === mi &&
-    at.getUTCSeconds() === s;
-  return real ? at : undefined;
-}
-
-/**
- * The newest usable backup of `database` in `dir`, as of `now` (synchronous: it runs while a
- * query is on the server).
- * @example findBackups("/srv/app/backups", "app", new Date()).newest?.takenAt
- */
-export function findBackups(dir: string, database: string, now: Date): BackupListing {
+export async function findBackups(dir: string, database: string, now: Date): Promise<BackupListing> {
   const none = { dir, database, dirExists: false, count: 0, newest: null, unusable: [] };
-  let entries: Dirent[];
+  let entries: BackupEntry[];
   try {
-    if (!statSync(dir).isDirectory()) return none;
-    entries = readdirSync(dir, { withFileTypes: true });
+    if (!(await stat(dir)).isDirectory()) return none;
+    entries = await listBackups(dir);
   } catch {
     return none;
   }
@@ -88,45 +63,24 @@ export function findBackups(dir: string, database: string, now: Date): BackupLis
   let newest: BackupFile | null = null;
   const unusable: UnusableBackup[] = [];
   for (const e of entries) {
-    const takenAt = backupTime(e.name, database);
-    if (takenAt === undefined) continue;
-    const path = join(dir, e.name);
-    const st = entryStats(path, e);
-    if (st === undefined) continue;
-    // A clock that runs ahead, or a name written by hand: it says nothing about the last backup.
-    const why = takenAt > now ? "dated in the future" : emptiness(path, st);
+    if (!isOf(e, database)) continue;
+    const takenAt = new Date(e.startedAt);
+    // A clock that ran ahead, or metadata written by hand: it says nothing about the last backup.
+    const why = e.problem ?? (takenAt > now ? "dated in the future" : undefined);
     if (why !== undefined) {
       unusable.push({ name: e.name, takenAt, why });
       continue;
     }
     count++;
-    if (newest === null || takenAt > newest.takenAt) newest = { name: e.name, path, takenAt };
+    if (newest === null || takenAt > newest.takenAt) newest = { name: e.name, path: e.path, takenAt };
   }
   unusable.sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime());
   return { dir, database, dirExists: true, count, newest, unusable };
 }
 
-/**
- * A dump is a file (custom format) or a directory (directory format); a symlink counts for its
- * target. Undefined for anything else.
- */
-function entryStats(path: string, e: Dirent): Stats | undefined {
-  if (!e.isFile() && !e.isDirectory() && !e.isSymbolicLink()) return undefined;
-  try {
-    const st = statSync(path);
-    return st.isFile() || st.isDirectory() ? st : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Why a dump holds nothing (an empty file, a directory without pg_dump's toc.dat), or undefined. */
-function emptiness(path: string, st: Stats): string | undefined {
-  if (st.isFile()) return st.size === 0 ? "0 bytes" : undefined;
-  try {
-    const toc = statSync(join(path, "toc.dat"));
-    return toc.isFile() && toc.size > 0 ? undefined : "a directory whose toc.dat is empty";
-  } catch {
-    return "a directory without toc.dat";
-  }
+/** This database's entry: by its metadata, or (without valid metadata) by its name. */
+function isOf(e: BackupEntry, database: string): boolean {
+  if (e.metadata !== null) return e.metadata.database === database;
+  const named = parseBackupName(e.name);
+  return named !== null && e.name === backupName(database, named.startedAt);
 }

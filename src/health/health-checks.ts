@@ -203,21 +203,19 @@ export function checksumsItem(files: MigrationFile[], history: AppliedRow[]): He
 const UNUSABLE_SHOWN = 3;
 
 /**
- * What to do when there is no fresh backup: Confiture does not take backups yet, so the advice
- * is pg_dump, into the directory and under the name this check looks for.
- * @example takeBackup("/b", "app") // take a backup into /b named app_<YYYYMMDDTHHMMSSZ>.dump, e.g. ...
+ * What to do when there is no fresh backup: take one with `backup create`, which writes the
+ * dump and the metadata this check reads.
+ * @example takeBackup("/b", "app") // run "confiture backup create" (it writes /b/app_<YYYYMMDDTHHMMSSZ>.dump and its metadata)
  */
 export function takeBackup(dir: string, database: string): string {
-  return (
-    `take a backup into ${dir} named ${backupPattern(database)}, e.g. ` +
-    `pg_dump -Fc -f "${dir}/${database}_$(date -u +%Y%m%dT%H%M%SZ).dump" <database URL>`
-  );
+  return `run "confiture backup create" (it writes ${dir}/${backupPattern(database)} and its metadata)`;
 }
 
 /**
  * The newest backup's age against `objectives.rpo`: not checked without an RPO; with one,
- * older than the RPO is critical and no backup at all a warning. An entry named like a backup
- * but dated in the future or empty never counts as the newest backup, and is a warning naming it.
+ * older than the RPO is critical and no backup at all a warning. An entry that looks like a
+ * backup but is not a complete one (no metadata, no dump, dated in the future) never counts as
+ * the newest backup, and is a warning naming it.
  */
 export function backupItem(
   listing: BackupListing | undefined,

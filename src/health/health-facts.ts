@@ -2,23 +2,17 @@
  * The server-side facts health needs beyond what opening the session already read (version,
  * recovery): one round trip of scalar subqueries over the catalogs and pg_stat_archiver.
  */
+
+import type { PitrArchiver } from "../backup/index.js";
 import type { LockKey } from "../db/advisory-lock.js";
 import { qualify } from "../db/identifiers.js";
 import type { Session } from "../db/session.js";
 import type { HistoryTables } from "../history/index.js";
 
-/** pg_stat_archiver and archive_mode, times as ISO 8601 UTC with microseconds (so they sort as text). */
-export interface ArchiverFacts {
+/** pg_stat_archiver (as `pitr status` reads it) and archive_mode, times as ISO 8601 UTC with microseconds (so they sort as text). */
+export interface ArchiverFacts extends PitrArchiver {
   /** `archive_mode`: `off`, `on` or `always`. */
   archiveMode: string;
-  archivedCount: number;
-  lastArchivedWal: string | null;
-  lastArchivedTime: string | null;
-  failedCount: number;
-  lastFailedWal: string | null;
-  lastFailedTime: string | null;
-  /** When the counters were last reset. */
-  statsReset: string | null;
 }
 
 export interface ServerFacts {

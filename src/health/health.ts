@@ -55,8 +55,9 @@ export async function healthCheck(config: ConfitureConfig): Promise<HealthResult
   const run = runContext(config, COMMANDS.healthCheck);
   // A missing or malformed URL is a configuration error (exit 2), not a health finding.
   let database = databaseOfUrl(run.connection.connectionString);
-  let backups: BackupListing | undefined;
+  let backups: Promise<BackupListing> | undefined;
   const listBackups = () => {
+    // Read while the history query is on the server; awaited at the end (it never rejects).
     if (database !== null) backups = findBackups(config.backup.dir, database, now);
   };
   let checks: HealthItem[];
@@ -81,7 +82,7 @@ export async function healthCheck(config: ConfitureConfig): Promise<HealthResult
     checks = [connectionFailedItem(redactText(err.message), { code: err.code })];
   }
   if (backups === undefined) listBackups();
-  checks.push(backupItem(backups, config.objectives.rpoMs, now));
+  checks.push(backupItem(await backups, config.objectives.rpoMs, now));
   if (wal !== undefined) checks.push(wal);
   return {
     database,

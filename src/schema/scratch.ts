@@ -26,6 +26,12 @@ export interface ScratchOptions {
   scratchUrl?: string | undefined;
   /** The managed schema: created in the scratch database when missing, as `up` creates it. */
   schema: string;
+  /**
+   * Leave the database as the work left it (`backup verify --keep`): a created one is not dropped
+   * (its name ends in `_kept`, so no later run takes it for an interrupted run's leftover), a
+   * `--scratch-url` one is not emptied.
+   */
+  keep?: boolean | undefined;
 }
 
 /** The scratch database in use. */
@@ -43,6 +49,8 @@ export interface ScratchOutcome<T> {
   /** The scratch database used (dropped or emptied again by the time this returns, unless a note says otherwise). */
   database: string;
   notes: string[];
+  /** True when the database was left in place (`keep`). */
+  kept: boolean;
 }
 
 const PREFIX = "confiture_scratch_";
@@ -64,7 +72,7 @@ async function createdScratch<T>(
 ): Promise<ScratchOutcome<T>> {
   const notes: string[] = [];
   const stamp = new Date().toISOString().replace(/[-:]/g, "").slice(0, 15);
-  const name = `${PREFIX}${stamp}_${randomBytes(4).toString("hex")}`;
+  const name = `${PREFIX}${stamp}_${randomBytes(4).toString("hex")}${opts.keep ? "_kept" : ""}`;
   const admin = { ...opts.live, applicationName: `${opts.live.applicationName} (scratch)` };
   await withSession(admin, async (session) => {
     const stale = await dropStaleScratch(session);
@@ -94,6 +102,8 @@ async function createdScratch<T>(
   } catch (err) {
     outcome = { ok: false, error: naming(name, err) };
   }
+  if (opts.keep)
+    return settle(outcome, name, notes, keptNote(name, `DROP DATABASE ${quoteIdent(name)}`), true);
   const dropped = await withSession(admin, (s) => dropDatabase(s, name)).catch((err: unknown) =>
     err instanceof Error ? err.message : String(err),
   );
@@ -113,12 +123,18 @@ function settle<T>(
   database: string,
   notes: string[],
   left: string | undefined,
+  kept = false,
 ): ScratchOutcome<T> {
   if (outcome.ok)
-    return { value: outcome.value, database, notes: left === undefined ? notes : [...notes, left] };
+    return { value: outcome.value, database, notes: left === undefined ? notes : [...notes, left], kept };
   const err = outcome.error;
   if (left !== undefined && err instanceof ConfitureError) throw err.withNote(` Also: ${left}.`);
   throw err;
+}
+
+/** What a kept scratch database is, and how to get rid of it. */
+function keptNote(database: string, cleanup: string): string {
+  return `the scratch database ${database} was kept (--keep); when done with it: ${cleanup}`;
 }
 
 /** A failure inside the scratch database names it in its details (JSON `error.details.scratchDatabase`). */
@@ -274,6 +290,14 @@ async function givenScratch<T>(
     } catch (err) {
       outcome = { ok: false, error: naming(session.database, err) };
     }
+    if (opts.keep)
+      return settle(
+        outcome,
+        session.database,
+        notes,
+        keptNote(session.database, "empty it by hand before its next use"),
+        true,
+      );
     const problem = await restore(session, opts.schema, before).catch((err: unknown) =>
       err instanceof Error ? err.message : String(err),
     );

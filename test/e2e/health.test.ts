@@ -5,7 +5,16 @@
  * are produced on a small cluster of their own whose archive_command fails.
  */
 import { execFile, execFileSync } from "node:child_process";
-import { appendFileSync, chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import {
+  appendFileSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -251,7 +260,7 @@ describe("health check", () => {
     ]);
   });
 
-  it("backups against objectives.rpo: CRIT when the newest is stale, OK when fresh, WARN when none; future-dated or empty ones never count", async () => {
+  it("backups against objectives.rpo: CRIT when the newest is stale, OK when fresh, WARN when none; only backups with metadata count", async () => {
     const s = "health_backups";
     await suite.db.query(`create schema ${s}`);
     const { p, cli } = await suite.project(s, {}, "objectives:\n  rpo: 1h\nbackup:\n  dir: dumps\n");
@@ -262,8 +271,23 @@ describe("health check", () => {
       );
     const dumps = p.path("dumps");
     const db = suite.db.name;
-    // Confiture takes no backups yet: the advice is pg_dump, into the directory, under the name looked for.
-    const take = `take a backup into ${dumps} named ${db}_<YYYYMMDDTHHMMSSZ>.dump, e.g. pg_dump -Fc -f "${dumps}/${db}_$(date -u +%Y%m%dT%H%M%SZ).dump" <database URL>`;
+    const take = `run "confiture backup create" (it writes ${dumps}/${db}_<YYYYMMDDTHHMMSSZ>.dump and its metadata)`;
+    /** Take a real backup, then move it to `ms` (its name and its metadata's startedAt). */
+    const backupAt = async (ms: number): Promise<string> => {
+      const made = expectJson(await cli(["backup", "create", "--format", "json"]), 0, true);
+      const name = `${db}_${stamp(ms)}.dump`;
+      const at = new Date(ms).toISOString();
+      renameSync(made.path as string, join(dumps, name));
+      rmSync(made.metaPath as string);
+      const metadata = {
+        ...(made.metadata as Record<string, unknown>),
+        file: name,
+        startedAt: at,
+        finishedAt: at,
+      };
+      writeFileSync(join(dumps, `${name}.meta.json`), JSON.stringify(metadata));
+      return name;
+    };
 
     const missing = await run(0);
     expect(backup(missing)).toEqual([
@@ -278,45 +302,56 @@ describe("health check", () => {
     await p.write(`dumps/${db}_20261399T000000Z.dump`, "x");
     expect(backup(await run(0))).toEqual(["WARN", `no backup in ${dumps}: ${take}`]);
 
-    const stale = `${db}_${stamp(now - 3 * 3_600_000)}.dump`;
-    await p.write(`dumps/${stale}`, "x");
+    // A dump named like one but without metadata (a hand-made pg_dump): named, never counted.
+    const handMade = `${db}_${stamp(now - 120_000)}.dump`;
+    await p.write(`dumps/${handMade}`, "PGDMP");
+    const noMeta = await run(0);
+    expect(noMeta?.level).toBe("WARN");
+    expect(noMeta?.summary).toBe(
+      `no backup in ${dumps} (not counted as a backup: ${handMade} (no metadata file (not made by "confiture backup create", or its metadata was lost))): ${take}`,
+    );
+    rmSync(p.path(`dumps/${handMade}`));
+
+    const stale = await backupAt(now - 3 * 3_600_000);
     const old = await run(3);
     expect(old?.level).toBe("CRIT");
     expect(old?.summary).toBe(`newest ${stale} (3h0m old) is older than objectives.rpo (1h): ${take}`);
-    expect(old?.summary).not.toContain("confiture backup");
 
-    // A name dated tomorrow and an empty file ten minutes old: neither is a fresh backup.
-    const future = `${db}_${stamp(now + 24 * 3_600_000)}.dump`;
-    const empty = `${db}_${stamp(now - 600_000)}.dump`;
-    await p.write(`dumps/${future}`, "x");
-    await p.write(`dumps/${empty}`, "");
+    // Dated tomorrow, or metadata whose dump is gone: neither is a fresh backup.
+    const future = await backupAt(now + 24 * 3_600_000);
+    const gone = await backupAt(now - 600_000);
+    rmSync(join(dumps, gone));
     const notFresh = await run(3);
     expect(notFresh?.level).toBe("CRIT");
     expect(notFresh?.summary).toBe(
       `newest ${stale} (3h0m old) is older than objectives.rpo (1h); not counted as a backup: ` +
-        `${future} (dated in the future), ${empty} (0 bytes): ${take}`,
+        `${future} (dated in the future), ${gone} (incomplete: metadata without its dump (interrupted or deleted)): ${take}`,
     );
     expect(notFresh?.details?.newest).toBe(stale);
 
-    // A directory-format dump, five minutes old, is the newest now; the two above still warn.
-    const fresh = `${db}_${stamp(now - 300_000)}.dump`;
-    mkdirSync(p.path(`dumps/${fresh}`));
-    await p.write(`dumps/${fresh}/toc.dat`, "PGDMP");
+    // A directory-format backup taken now is the newest; the two above still warn.
+    await p.write(
+      "confiture.yaml",
+      `schema: ${s}\nobjectives:\n  rpo: 1h\nbackup:\n  dir: dumps\n  format: directory\n`,
+    );
+    expect((await cli(["backup", "create"])).code).toBe(0);
     const warned = await run(0);
     expect(warned?.level).toBe("WARN");
+    const fresh = warned?.details?.newest as string;
+    expect(statSync(join(dumps, fresh)).isDirectory()).toBe(true);
     expect(warned?.summary).toMatch(
       new RegExp(
-        `^newest ${fresh} \\(5m\\d+s old\\), within objectives.rpo \\(1h\\); not counted as a backup: ${future} `,
+        `^newest ${fresh} \\(\\d+s old\\), within objectives.rpo \\(1h\\); not counted as a backup: ${future} `,
       ),
     );
-    rmSync(p.path(`dumps/${future}`));
-    rmSync(p.path(`dumps/${empty}`));
+    rmSync(join(dumps, `${future}.meta.json`));
+    rmSync(join(dumps, future));
+    rmSync(join(dumps, `${gone}.meta.json`));
     const ok = await run(0);
     expect(ok?.level).toBe("OK");
     expect(ok?.summary).toMatch(
-      new RegExp(`^newest ${fresh} \\(5m\\d+s old\\), within objectives.rpo \\(1h\\)$`),
+      new RegExp(`^newest ${fresh} \\(\\d+s old\\), within objectives.rpo \\(1h\\)$`),
     );
-    expect(ok?.details?.newest).toBe(fresh);
   });
 
   it("WAL archiving that fails now is CRIT; once it archives again, a warning", async () => {

@@ -22,7 +22,17 @@ export interface ArchivingCluster {
   url: string;
   /** The cluster's own directory (data in `data/`, log in `log`). */
   base: string;
+  /** The data directory (`base/data`, owned by postgres when the tests run as root). */
+  data: string;
+  /** The PostgreSQL binary directory the cluster runs from. */
+  binDir: string;
   query<R>(sql: string): Promise<R[]>;
+  /** Run a server program (pg_ctl, pg_basebackup, ...) as the cluster's owner; resolves with stdout. */
+  run(bin: string, args: string[]): Promise<string>;
+  /** Start the server on `data` again (same port and options), waiting until it accepts connections. */
+  start(): Promise<void>;
+  /** Stop the server (fast shutdown) without removing anything. */
+  stopFast(): Promise<void>;
   stop(): void;
 }
 
@@ -59,17 +69,17 @@ export async function startArchivingCluster(archiveCommand: string): Promise<Arc
     );
     const port = await closedPort();
     const options = `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='${base}' -c fsync=off`;
-    const [pgCtl, ctlArgs] = asServer("pg_ctl", [
-      "-D",
-      data,
-      "-o",
-      options,
-      "-l",
-      join(base, "log"),
-      "-w",
-      "start",
-    ]);
-    await execFileAsync(pgCtl, ctlArgs);
+    const run = async (bin: string, args: string[]): Promise<string> => {
+      const [cmd, cmdArgs] = asServer(bin, args);
+      return (await execFileAsync(cmd, cmdArgs, { timeout: 60_000 })).stdout;
+    };
+    const start = async (): Promise<void> => {
+      await run("pg_ctl", ["-D", data, "-o", options, "-l", join(base, "log"), "-w", "-t", "60", "start"]);
+    };
+    const stopFast = async (): Promise<void> => {
+      await run("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);
+    };
+    await start();
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
     const query = async <R>(sql: string): Promise<R[]> => {
       const client = new pg.Client({ connectionString: url });
@@ -80,7 +90,7 @@ export async function startArchivingCluster(archiveCommand: string): Promise<Arc
         await client.end();
       }
     };
-    return { url, base, query, stop };
+    return { url, base, data, binDir, query, run, start, stopFast, stop };
   } catch (err) {
     stop();
     throw err;

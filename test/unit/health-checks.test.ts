@@ -1,9 +1,9 @@
-/** health check's verdicts from facts already read: thresholds, WAL archiving, backup names, the report. */
+/** health check's verdicts from facts already read: thresholds, WAL archiving, backups, the report. */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { backupTime, findBackups } from "../../src/health/health-backup-files.js";
+import { findBackups } from "../../src/health/health-backup-files.js";
 import { backupItem, connectionItem, serverItem, walItem } from "../../src/health/health-checks.js";
 import type { ArchiverFacts } from "../../src/health/health-facts.js";
 import { healthReport, worstOf } from "../../src/health/health-item.js";
@@ -106,22 +106,38 @@ describe("connection and server", () => {
   });
 });
 
-describe("backups", () => {
-  it("recognise exactly <database>_<YYYYMMDDTHHMMSSZ>.dump for the database, with a real UTC time", () => {
-    expect(backupTime("app_20261125T013000Z.dump", "app")?.toISOString()).toBe("2026-11-25T01:30:00.000Z");
-    for (const name of [
-      "app_20261125T013000Z.dump.json",
-      "app_20261125T013000.dump",
-      "app_old_20261125T013000Z.dump",
-      "apps_20261125T013000Z.dump",
-      "app_20260230T013000Z.dump",
-      "app_20261125T246000Z.dump",
-    ]) {
-      expect(backupTime(name, "app"), name).toBeUndefined();
-    }
-    expect(backupTime("app_old_20261125T013000Z.dump", "app_old")).toBeDefined();
+/** Valid version-1 metadata for a dump of `sizeBytes` bytes started at `startedAt`. */
+function metadataFor(
+  file: string,
+  startedAt: string,
+  sizeBytes: number,
+  database = "app",
+  dumpFormat = "custom",
+): string {
+  return JSON.stringify({
+    kind: "confiture-backup",
+    version: 1,
+    file,
+    database,
+    schema: "public",
+    dumpFormat,
+    compress: 9,
+    serverVersion: "16.4",
+    serverVersionNum: 160004,
+    pgDumpVersion: "16.4",
+    startedAt,
+    finishedAt: startedAt,
+    sizeBytes,
+    sha256: "0".repeat(64),
+    sha256Of: "file",
+    migrations: { trackingTable: "confiture_migrations", appliedCount: 0, head: null },
+    fingerprint: "f",
+    rowCounts: { exact: true, tables: {} },
+    snapshot: null,
   });
+}
 
+describe("backups", () => {
   it("grade the newest against objectives.rpo", () => {
     const now = new Date("2026-11-25T02:00:00Z");
     const listing = (iso: string | null) => ({
@@ -136,55 +152,89 @@ describe("backups", () => {
       "not checked: objectives.rpo is not set; newest app_x.dump (1h0m old)",
     );
     expect(backupItem(listing("2026-11-25T01:56:00Z"), 300_000, now).level).toBe("OK");
-    const take =
-      'take a backup into /b named app_<YYYYMMDDTHHMMSSZ>.dump, e.g. pg_dump -Fc -f "/b/app_$(date -u +%Y%m%dT%H%M%SZ).dump" <database URL>';
+    const take = 'run "confiture backup create" (it writes /b/app_<YYYYMMDDTHHMMSSZ>.dump and its metadata)';
     const stale = backupItem(listing("2026-11-25T01:54:59Z"), 300_000, now);
     expect(stale).toMatchObject({
       level: "CRIT",
       summary: `newest app_x.dump (5m1s old) is older than objectives.rpo (5m): ${take}`,
     });
-    // Confiture has no backup command yet: the advice is pg_dump, never a command that does not exist.
-    expect(stale.summary).not.toContain("confiture backup");
     expect(backupItem(listing(null), 300_000, now)).toMatchObject({
       level: "WARN",
       summary: `no backup in /b: ${take}`,
     });
   });
 
-  it("a name dated in the future, an empty file or a directory without toc.dat is no backup: WARN naming it", () => {
+  it("only complete backups with metadata count, aged by their metadata; the rest is named, never counted", async () => {
     const dir = mkdtempSync(join(tmpdir(), "confiture-backups-"));
+    const write = (name: string, text: string) => writeFileSync(join(dir, name), text);
     try {
       const now = new Date("2026-11-25T02:00:00Z");
-      writeFileSync(join(dir, "app_20261125T013000Z.dump"), "PGDMP");
-      writeFileSync(join(dir, "app_20261125T015000Z.dump"), "");
-      mkdirSync(join(dir, "app_20261125T015500Z.dump"));
-      writeFileSync(join(dir, "app_20261126T000000Z.dump"), "PGDMP");
+      // Complete: a custom dump and a directory dump, each with its metadata.
+      write("app_20261125T013000Z.dump", "PGDMP");
+      write(
+        "app_20261125T013000Z.dump.meta.json",
+        metadataFor("app_20261125T013000Z.dump", "2026-11-25T01:30:00Z", 5),
+      );
       mkdirSync(join(dir, "app_20261125T010000Z.dump"));
-      writeFileSync(join(dir, "app_20261125T010000Z.dump", "toc.dat"), "PGDMP");
-      const listing = findBackups(dir, "app", now);
+      write("app_20261125T010000Z.dump/toc.dat", "PGDMP!");
+      write(
+        "app_20261125T010000Z.dump.meta.json",
+        metadataFor("app_20261125T010000Z.dump", "2026-11-25T01:00:00Z", 6, "app", "directory"),
+      );
+      // Not counted: no metadata; metadata without its dump; dated in the future; truncated.
+      write("app_20261125T015000Z.dump", "PGDMP");
+      write(
+        "app_20261125T015500Z.dump.meta.json",
+        metadataFor("app_20261125T015500Z.dump", "2026-11-25T01:55:00Z", 5),
+      );
+      write("app_20261126T000000Z.dump", "PGDMP");
+      write(
+        "app_20261126T000000Z.dump.meta.json",
+        metadataFor("app_20261126T000000Z.dump", "2026-11-26T00:00:00Z", 5),
+      );
+      write("app_20261125T014000Z.dump", "PG");
+      write(
+        "app_20261125T014000Z.dump.meta.json",
+        metadataFor("app_20261125T014000Z.dump", "2026-11-25T01:40:00Z", 5),
+      );
+      // Another database's backup, and names that are no backup of `app`: ignored.
+      write("app_old_20261125T015900Z.dump", "PGDMP");
+      write("other_20261125T015900Z.dump", "PGDMP");
+      write(
+        "other_20261125T015900Z.dump.meta.json",
+        metadataFor("other_20261125T015900Z.dump", "2026-11-25T01:59:00Z", 5, "other"),
+      );
+      write("app_20260230T013000Z.dump", "PGDMP");
+      write("notes.txt", "hello");
+
+      const listing = await findBackups(dir, "app", now);
       expect(listing.count).toBe(2);
       expect(listing.newest?.name).toBe("app_20261125T013000Z.dump");
+      expect(listing.newest?.takenAt.toISOString()).toBe("2026-11-25T01:30:00.000Z");
       expect(listing.unusable.map((u) => [u.name, u.why])).toEqual([
         ["app_20261126T000000Z.dump", "dated in the future"],
-        ["app_20261125T015500Z.dump", "a directory without toc.dat"],
-        ["app_20261125T015000Z.dump", "0 bytes"],
+        ["app_20261125T015500Z.dump", "incomplete: metadata without its dump (interrupted or deleted)"],
+        [
+          "app_20261125T015000Z.dump",
+          'no metadata file (not made by "confiture backup create", or its metadata was lost)',
+        ],
+        ["app_20261125T014000Z.dump", "the dump has 2 bytes, the metadata says 5 (changed or truncated)"],
       ]);
       const fresh = backupItem(listing, 3_600_000, now);
       expect(fresh.level).toBe("WARN");
-      expect(fresh.summary).toBe(
-        "newest app_20261125T013000Z.dump (30m0s old), within objectives.rpo (1h); not counted as a backup: " +
-          "app_20261126T000000Z.dump (dated in the future), app_20261125T015500Z.dump (a directory without toc.dat), " +
-          "app_20261125T015000Z.dump (0 bytes)",
+      expect(fresh.summary).toMatch(
+        /^newest app_20261125T013000Z\.dump \(30m0s old\), within objectives\.rpo \(1h\); not counted as a backup: app_20261126T000000Z\.dump \(dated in the future\), /,
       );
-      expect(backupItem(listing, undefined, now).level).toBe("WARN");
+      expect(fresh.summary).toMatch(/, and 1 more$/);
       // Only a future-dated one: no backup at all, as far as the RPO is concerned.
       const onlyFuture = { ...listing, count: 0, newest: null, unusable: listing.unusable.slice(0, 1) };
       expect(backupItem(onlyFuture, 3_600_000, now)).toMatchObject({
         level: "WARN",
         summary: expect.stringMatching(
-          /^no backup in .* \(not counted as a backup: app_20261126T000000Z\.dump \(dated in the future\)\): take a backup into /,
+          /^no backup in .* \(not counted as a backup: app_20261126T000000Z\.dump \(dated in the future\)\): run "confiture backup create"/,
         ),
       });
+      expect((await findBackups(join(dir, "notes.txt"), "app", now)).dirExists).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
