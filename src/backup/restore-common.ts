@@ -7,7 +7,9 @@ import { stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import type { ConfitureConfig } from "../config/index.js";
 import type { ConnectionSpec } from "../db/connection-spec.js";
+import { lookupPassFile } from "../db/pass-file.js";
 import { UsageError } from "../errors.js";
+import { hideSecret } from "../redact/index.js";
 import { runTool, type ToolConnection } from "../tools/index.js";
 import { type BackupMetadata, metadataPathOf, readBackupMetadata } from "./metadata.js";
 
@@ -45,6 +47,33 @@ export async function findDump(config: ConfitureConfig, file: string): Promise<D
 }
 
 /** A ConnectionSpec as src/tools takes it (URL or parts; the password goes into the environment). */
+/**
+ * `toolConnection`, and for a database reached through `onDatabase` (a scratch database, a restore
+ * target) the password that libpq's password file gives the configured database: libpq would look
+ * the file up by the new database's name, which no line names (a scratch database's is random).
+ */
+export async function toolConnectionFor(spec: ConnectionSpec): Promise<ToolConnection> {
+  const base = toolConnection(spec);
+  if (spec.passFileDatabase === undefined || process.env.PGPASSWORD || typeof base !== "string") return base;
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    return base;
+  }
+  if (url.password !== "" || url.searchParams.has("password")) return base;
+  const found = await lookupPassFile({
+    host: decodeURIComponent(url.hostname) || url.searchParams.get("host") || "localhost",
+    port: url.port || "5432",
+    database: spec.passFileDatabase,
+    user: decodeURIComponent(url.username) || process.env.PGUSER || undefined,
+  });
+  if (found.password === undefined) return base;
+  hideSecret(found.password);
+  url.password = encodeURIComponent(found.password);
+  return url.toString();
+}
+
 export function toolConnection(spec: ConnectionSpec): ToolConnection {
   if (spec.connectionString !== undefined) return spec.connectionString;
   return {
@@ -71,7 +100,7 @@ export async function pgRestore(
   opts: { signal?: AbortSignal | undefined; onStderrLine?: (line: string) => void } = {},
 ): Promise<void> {
   await runTool("pg_restore", [...args, "--no-password", `--dbname=${database}`, dump], {
-    connection: toolConnection(target),
+    connection: await toolConnectionFor(target),
     minMajor: Math.floor(server.serverVersionNum / 10000),
     serverVersion: server.serverVersion,
     stdout: "capture",

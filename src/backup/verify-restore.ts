@@ -11,7 +11,7 @@ import type { Session } from "../db/session.js";
 import { ToolError, UsageError } from "../errors.js";
 import { type FoundTool, findTool, parseToolVersion, runTool } from "../tools/index.js";
 import type { BackupMetadata } from "./metadata.js";
-import { toolConnection } from "./restore-common.js";
+import { toolConnectionFor } from "./restore-common.js";
 import type { BackupCheck } from "./verify-checks.js";
 
 /** A server as far as choosing pg_restore is concerned. */
@@ -82,7 +82,7 @@ export async function restoreInto(opts: {
   const t0 = performance.now();
   try {
     await runTool(tool, args, {
-      connection: toolConnection(opts.connection),
+      connection: await toolConnectionFor(opts.connection),
       stdout: "capture",
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
