@@ -8,9 +8,12 @@
  * its metadata is written and renamed first, and only then is the dump renamed to its final
  * name. Any failure (pg_dump error, full disk, cancellation) removes the partial files.
  */
-import { rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { createWriteStream, rmSync } from "node:fs";
 import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { Transform, type Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { COMMANDS } from "../commands.js";
 import type { ConfitureConfig } from "../config/index.js";
 import type { Session } from "../db/session.js";
@@ -145,17 +148,25 @@ async function dumpWithMetadata(
     const args = [`--format=${format}`, `--compress=${compress}`, "--no-password"];
     if (facts.snapshot !== null) args.push(`--snapshot=${facts.snapshot}`);
     if (format === "directory") args.push(`--file=${partial}`);
+    // A custom-format dump comes through a pipe, not a file handed over: hashed as it is written
+    // (no second pass over the file), and if this process is killed (even with -9), pg_dump's
+    // next write fails and it ends instead of finishing a dump nobody will keep.
+    const hashed = format === "custom" ? hashedFile(partial) : undefined;
     const dumped = await runTool(pgDump, args, {
       connection: url,
       signal: opts.signal,
-      stdout: format === "custom" ? { file: partial } : "ignore",
+      stdout: hashed?.input ?? "ignore",
     });
+    const inlineSha256 = hashed === undefined ? undefined : await hashed.done;
     ticker.stop();
     // The snapshot was imported when pg_dump started; a session that died since changes nothing.
     await session.query("commit").catch(() => {});
     const finishedAt = new Date();
     const sizeBytes = (await diskSize(partial)) ?? 0;
-    const digest = await dumpSha256(partial);
+    const digest =
+      inlineSha256 === undefined
+        ? await dumpSha256(partial)
+        : { sha256: inlineSha256, sha256Of: "file" as const };
     const metadata: BackupMetadata = {
       kind: "confiture-backup",
       version: 1,
@@ -276,4 +287,21 @@ export function isDiskFull(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const stderr = err instanceof ConfitureError ? JSON.stringify(err.details?.stderr ?? "") : "";
   return /no space left on device/i.test(`${err.message} ${stderr}`);
+}
+
+/**
+ * A writable that hashes what it is given (SHA-256) and writes it to `path`; `done` resolves with
+ * the hex digest once the file is complete, and rejects with the write error (ENOSPC, ...).
+ */
+function hashedFile(path: string): { input: Writable; done: Promise<string> } {
+  const hash = createHash("sha256");
+  const input = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  const done = pipeline(input, createWriteStream(path)).then(() => hash.digest("hex"));
+  done.catch(() => {}); // awaited after the dump; runTool reports the same failure first
+  return { input, done };
 }

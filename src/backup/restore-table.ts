@@ -46,6 +46,11 @@ export interface TableRestoreCounts {
   deleted: number;
   /** `missing-rows`: rows whose primary key is present (left as they are now). */
   skipped: number;
+  /**
+   * Sequences owned by the table's columns (serial, identity) moved up to the highest restored
+   * value, so the application's next insert does not reuse a restored key.
+   */
+  sequencesAdvanced: string[];
 }
 
 export interface TableRestoreResult {
@@ -278,7 +283,13 @@ interface CopyPlan {
 async function copyRows(scratch: Session, target: Session, plan: CopyPlan): Promise<TableRestoreCounts> {
   const table = qualify(plan.schema, plan.name);
   const cols = plan.columns.map(quoteIdent).join(", ");
-  const counts: TableRestoreCounts = { inBackup: 0, inserted: 0, deleted: 0, skipped: 0 };
+  const counts: TableRestoreCounts = {
+    inBackup: 0,
+    inserted: 0,
+    deleted: 0,
+    skipped: 0,
+    sequencesAdvanced: [],
+  };
   // NO ACTION foreign keys that are deferrable are checked at commit, once the rows are back.
   await target.query("set constraints all deferred");
   if (plan.mode === "replace") {
@@ -319,7 +330,38 @@ async function copyRows(scratch: Session, target: Session, plan: CopyPlan): Prom
     await scratch.query("rollback").catch(() => {});
   }
   counts.skipped = counts.inBackup - counts.inserted;
+  counts.sequencesAdvanced = await advanceSequences(target, table);
   return counts;
+}
+
+/**
+ * In the restore's transaction: every ascending sequence owned by a column of `table` set to at
+ * least the column's highest value. Rows came back with their keys; the sequence did not move.
+ */
+async function advanceSequences(target: Session, table: string): Promise<string[]> {
+  const owned = await target.query<{ seq: string; col: string }>(
+    `select format('%I.%I', n.nspname, c.relname) as seq, a.attname::text as col
+       from pg_depend d
+       join pg_class c on c.oid = d.objid and c.relkind = 'S'
+       join pg_namespace n on n.oid = c.relnamespace
+       join pg_sequence q on q.seqrelid = c.oid and q.seqincrement > 0
+       join pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+      where d.classid = 'pg_class'::regclass and d.refclassid = 'pg_class'::regclass
+        and d.refobjid = $1::regclass and d.deptype in ('a', 'i')`,
+    [table],
+  );
+  const advanced: string[] = [];
+  for (const { seq, col } of owned) {
+    const moved = await target.query(
+      `select setval($1::regclass, x.m, true)
+         from (select max(${quoteIdent(col)})::bigint as m from ${table}) x,
+              (select case when is_called then last_value else last_value - 1 end as used from ${seq}) s
+        where x.m is not null and x.m > s.used`,
+      [seq],
+    );
+    if (moved.length > 0) advanced.push(seq);
+  }
+  return advanced;
 }
 
 function blocked(err: unknown, table: string): unknown {
@@ -333,6 +375,14 @@ function blocked(err: unknown, table: string): unknown {
 }
 
 function duplicate(err: unknown, plan: CopyPlan): unknown {
+  if (err instanceof SqlError && err.server.sqlstate === "23503") {
+    return new OperationFailedError(
+      "RESTORE_BLOCKED",
+      `the restored rows of ${plan.qualified} reference rows that are not there (foreign key ${err.server.constraint ?? "?"}): ` +
+        "restore the referenced table first (confiture restore FILE --table <it> --mode missing-rows), then this one. Nothing was changed.",
+      { cause: err, details: { table: plan.qualified, constraint: err.server.constraint } },
+    );
+  }
   if (!(err instanceof SqlError) || err.server.sqlstate !== "23505") return err;
   const hint =
     plan.mode === "missing-rows"

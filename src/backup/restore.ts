@@ -82,6 +82,16 @@ export async function restoreBackup(
 
   const started = Date.now();
   const prepared = await withSession(admin, async (session) => {
+    // Restoring on top of the very database Confiture is configured for would drop and re-create
+    // production's objects; --force is consent, not that. Restore elsewhere, then switch.
+    if (session.database === opts.targetDb) {
+      throw new UsageError(
+        `--target-db ${opts.targetDb} is the configured database itself; restore into another database ` +
+          "(e.g. --target-db <name>_restored --create), check it, then point the application at it. Nothing was changed.",
+        "RESTORE_TARGET_NOT_EMPTY",
+        { details: { database: opts.targetDb } },
+      );
+    }
     const created = await ensureTarget(session, opts.targetDb, opts.create === true, target);
     const objects = await withSession(target, (t) => userObjects(t));
     if (objects.count > 0 && opts.force !== true) {

@@ -402,7 +402,7 @@ describe("backup verify", () => {
     const role = `bv_pf_${Math.random().toString(16).slice(2, 10)}`;
     const password = "bv-pass-file-only";
     await withClient(suite.db.adminUrl, (c) =>
-      c.query(`create role ${role} login createdb password '${password}'`),
+      c.query(`create role ${role} login superuser password '${password}'`),
     );
     try {
       await suite.db.query(`create schema ${s} authorization ${role}`);

@@ -101,6 +101,11 @@ describe("restore --target-db (runbook scenario 2, option B)", () => {
       await holder.end();
     }
 
+    // The configured database itself: refused even with --force (consent is not "overwrite production").
+    const self = await cli(["restore", file, "--target-db", suite.db.name, "--force"]);
+    expect(self.code).toBe(2);
+    expect(self.stderr).toContain(`--target-db ${suite.db.name} is the configured database itself`);
+
     // --force restores on top: the backup's users (no email column), its history (001 only).
     const forced = await cli(["restore", file, "--target-db", target, "--force", "--format", "json"]);
     const doc = expectJson(forced, 0, true);
@@ -187,5 +192,39 @@ describe("restore --table (runbook scenario 5, option B)", () => {
       "rows in backup: 2500, inserted: 2500, deleted: 2500, skipped as present: 0",
     );
     expect((await snapshot()).find((x) => x.id === 2)?.name).toBe("item2");
+  });
+
+  it("after TRUNCATE ... RESTART IDENTITY, the restored rows keep their keys and the sequences move past them", async () => {
+    const s = "rst_seq";
+    await suite.db.query(`create schema ${s}`);
+    const { p, cli } = await suite.project(s, {
+      "001_customers.up.sql":
+        `create table ${s}.customers (id int generated always as identity primary key, name text);\n` +
+        `insert into ${s}.customers (name) select 'c' || g from generate_series(1, 300) g;\n` +
+        `create table ${s}.orders (id int primary key, customer_id int not null references ${s}.customers (id));\n` +
+        `insert into ${s}.orders select g, g from generate_series(1, 50) g;\n`,
+    });
+    expect((await cli(["migrate", "up"])).code).toBe(0);
+    const file = p.path("seq.dump");
+    await dump(file);
+    await suite.db.query(`truncate ${s}.customers, ${s}.orders restart identity`);
+    // The children first: their parents are not back yet. One line, nothing changed.
+    const early = await cli(["restore", file, "--table", "orders", "--mode", "missing-rows"]);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(
+      /^error: the restored rows of rst_seq\.orders reference rows that are not there \(foreign key orders_customer_id_fkey\): restore the referenced table first/,
+    );
+    expect((await suite.db.query(`select count(*)::int as n from ${s}.orders`)).rows[0]).toEqual({ n: 0 });
+    const r = await cli(["restore", file, "--table", "customers", "--mode", "missing-rows"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`sequence(s) moved past the restored keys: ${s}.customers_id_seq`);
+    // The application's next insert gets a new key instead of a duplicate-key error.
+    const next = await suite.db.query<{ id: number }>(
+      `insert into ${s}.customers (name) values ('new') returning id`,
+    );
+    expect(next.rows[0]!.id).toBe(301);
+    const children = await cli(["restore", file, "--table", "orders", "--mode", "missing-rows"]);
+    expect(children.code, children.stderr).toBe(0);
+    expect(children.stdout).toContain("inserted: 50");
   });
 });

@@ -140,7 +140,11 @@ function tableText(p: Paint, r: TableRestoreResult): string {
   const c = r.counts;
   const lines = [
     `${r.dryRun ? p.yellow("dry run:") : p.green("restored")} ${r.table} from ${r.file} (mode ${r.mode})`,
-    `rows in backup: ${c.inBackup}, inserted: ${c.inserted}, deleted: ${c.deleted}, skipped as present: ${c.skipped}`,
+    `rows in backup: ${c.inBackup}, inserted: ${c.inserted}, deleted: ${c.deleted}, skipped as present: ${c.skipped}${
+      c.sequencesAdvanced.length > 0
+        ? `; sequence(s) moved past the restored keys: ${c.sequencesAdvanced.join(", ")}`
+        : ""
+    }`,
   ];
   for (const note of r.notes) lines.push(p.yellow(note));
   if (r.dryRun) lines.push("Dry run: everything was rolled back; nothing was changed.");
