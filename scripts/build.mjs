@@ -20,6 +20,10 @@ const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url),
 // it half-written or missing.
 const out = `dist.build-${process.pid}`;
 rmSync(out, { recursive: true, force: true });
+// A failed build (a type error in the declarations step, ...) leaves nothing behind.
+process.on("exit", (code) => {
+  if (code !== 0) rmSync(out, { recursive: true, force: true });
+});
 
 const common = {
   bundle: true,
