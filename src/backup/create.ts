@@ -25,7 +25,7 @@ import { ensureWritableDir, exists, removeStaleLeftovers } from "./backup-dir.js
 import { dumpSha256 } from "./digest.js";
 import { type BackupMetadata, diskSize, metadataPathOf } from "./metadata.js";
 import { backupName, partialName } from "./naming.js";
-import { exportSnapshot, readSnapshotFacts } from "./snapshot-facts.js";
+import { beginSnapshot } from "./snapshot-facts.js";
 
 /** How `backup create` runs. */
 export interface CreateBackupOptions {
@@ -144,12 +144,9 @@ async function dumpWithMetadata(
   process.on("exit", removePartials);
   const ticker = progressTicker(partial, opts);
   try {
-    // The facts are read in the exported snapshot while pg_dump dumps it: same instant, no waiting.
-    const snapshot = await exportSnapshot(session);
-    const reading = readSnapshotFacts(session, history, history.tables, { fast: opts.fast === true });
-    reading.catch(() => {}); // awaited after the dump; a dump failure is reported first
+    const facts = await beginSnapshot(session, history, history.tables, { fast: opts.fast === true });
     const args = [`--format=${format}`, `--compress=${compress}`, "--no-password"];
-    if (snapshot !== null) args.push(`--snapshot=${snapshot}`);
+    if (facts.snapshot !== null) args.push(`--snapshot=${facts.snapshot}`);
     if (format === "directory") args.push(`--file=${partial}`);
     // A custom-format dump comes through a pipe, not a file handed over: hashed as it is written
     // (no second pass over the file), and if this process is killed (even with -9), pg_dump's
@@ -161,7 +158,6 @@ async function dumpWithMetadata(
       stdout: hashed?.input ?? "ignore",
     });
     const inlineSha256 = hashed === undefined ? undefined : await hashed.done;
-    const facts = { snapshot, ...(await reading) };
     ticker.stop();
     // The snapshot was imported when pg_dump started; a session that died since changes nothing.
     await session.query("commit").catch(() => {});

@@ -20,24 +20,19 @@ const COUNT_EXTRA_MS = 6 * 60 * 60 * 1000;
 const COUNT_CHUNK = 100;
 
 /**
- * Open the read-only repeatable-read transaction and export its snapshot: pg_dump given
- * `--snapshot` sees exactly what this session sees, for as long as the transaction stays open
- * (the caller ends it).
- * @example const snapshot = await exportSnapshot(session); // then readSnapshotFacts while pg_dump runs
+ * Begin `repeatable read read only`, export the snapshot, and read the facts in it. The
+ * transaction stays open (pg_dump imports the snapshot): the caller ends it.
+ *
+ * @example const facts = await beginSnapshot(session, history, tables, { fast: false });
  */
-export async function exportSnapshot(session: Session): Promise<string | null> {
-  await session.query("begin isolation level repeatable read read only");
-  const [row] = await session.query<{ snapshot: string }>("select pg_export_snapshot() as snapshot");
-  return row?.snapshot ?? null;
-}
-
-/** History, fingerprint and row counts, read inside the exported snapshot's transaction. */
-export async function readSnapshotFacts(
+export async function beginSnapshot(
   session: Session,
   history: HistoryStore,
   tables: HistoryTables,
   opts: { fast: boolean },
-): Promise<Omit<SnapshotFacts, "snapshot">> {
+): Promise<SnapshotFacts> {
+  await session.query("begin isolation level repeatable read read only");
+  const [row] = await session.query<{ snapshot: string }>("select pg_export_snapshot() as snapshot");
   // exists() first: a failed read of a missing table would abort the transaction.
   const rows = (await history.exists()) ? await history.read() : [];
   const applied = rows.filter((r) => r.status !== "failed");
@@ -46,6 +41,7 @@ export async function readSnapshotFacts(
     ? { exact: false, tables: await estimateRows(session, model) }
     : { exact: true, tables: await countRows(session, model) };
   return {
+    snapshot: row?.snapshot ?? null,
     migrations: {
       trackingTable: tables.trackingTable,
       appliedCount: applied.length,
