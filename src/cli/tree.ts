@@ -10,7 +10,7 @@ import type { ArgValues, CommandSpec, OptionDecl, OptionValues } from "./spec.js
 const GROUPS: Readonly<Record<string, string>> = {
   migrate: "apply, roll back and inspect migrations",
   lock: "inspect the migration lock",
-  config: "inspect the configuration",
+  config: "inspect the configuration, or copy it into the backup directory",
   health: "how the database and its migrations are doing",
   incident: "incident reports: open one with evidence, add to its timeline",
   backup: "pg_dump backups with metadata: create, list, prune, verify by restoring",
