@@ -5,11 +5,11 @@
  * one whose data, schema or history does not match its metadata each fail their check (exit 3).
  */
 import { createHash } from "node:crypto";
-import { chmod, open, readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
+import { open, readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createTestDatabase, urlForDatabase, withClient } from "../support/database.js";
-import { type BoundCli, expectJson, fileDatabase, type JsonDoc } from "../support/e2e.js";
+import { type BoundCli, expectJson, fileDatabase, type JsonDoc, withPassFileRole } from "../support/e2e.js";
 import type { TestProject } from "../support/project.js";
 
 const suite = fileDatabase("backup verify");
@@ -399,35 +399,20 @@ describe("backup verify", () => {
 
   it("a password-file line for the configured database also lets pg_restore into the scratch database", async () => {
     const s = "bv_passfile";
-    const role = `bv_pf_${Math.random().toString(16).slice(2, 10)}`;
-    const password = "bv-pass-file-only";
-    await withClient(suite.db.adminUrl, (c) =>
-      c.query(`create role ${role} login superuser password '${password}'`),
+    // Superuser: backup create dumps the whole database, other tests' schemas included.
+    await withPassFileRole(
+      suite,
+      s,
+      "superuser",
+      { "001_t.up.sql": `create table ${s}.t (id int primary key);\n` },
+      async ({ cli, env, password }) => {
+        expect((await cli(["migrate", "up"], env)).code).toBe(0);
+        const made = await cli(["backup", "create"], env);
+        expect(made.code, made.stderr).toBe(0);
+        const r = await cli(["backup", "verify", "--latest"], env);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(r.stdout + r.stderr).not.toContain(password);
+      },
     );
-    try {
-      await suite.db.query(`create schema ${s} authorization ${role}`);
-      const { p, cli } = await suite.project(s, {
-        "001_t.up.sql": `create table ${s}.t (id int primary key);\n`,
-      });
-      const u = new URL(suite.db.url);
-      await p.write("pgpass", `${u.hostname}:${u.port}:${suite.db.name}:${role}:${password}\n`);
-      await chmod(p.path("pgpass"), 0o600);
-      const env = {
-        DATABASE_URL: `postgres://${role}@${u.hostname}:${u.port}/${suite.db.name}`,
-        PGPASSFILE: p.path("pgpass"),
-        PGPASSWORD: undefined,
-      };
-      expect((await cli(["migrate", "up"], env)).code).toBe(0);
-      const made = await cli(["backup", "create"], env);
-      expect(made.code, made.stderr).toBe(0);
-      const r = await cli(["backup", "verify", "--latest"], env);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout + r.stderr).not.toContain(password);
-    } finally {
-      await suite.db.query(`drop schema if exists ${s} cascade`);
-      await withClient(suite.db.adminUrl, (c) =>
-        c.query(`drop owned by ${role}; drop role if exists ${role}`),
-      ).catch(() => {});
-    }
   });
 });

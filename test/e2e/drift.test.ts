@@ -6,12 +6,11 @@
  * that is not empty or is the live database, a migration that no longer replays.
  */
 import { randomBytes } from "node:crypto";
-import { chmod } from "node:fs/promises";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { migrationLockKey } from "../../src/db/advisory-lock.js";
 import { urlForDatabase, urlWithPassword, withClient } from "../support/database.js";
-import { expectJson, fileDatabase } from "../support/e2e.js";
+import { expectJson, fileDatabase, withPassFileRole } from "../support/e2e.js";
 
 const suite = fileDatabase("drift");
 
@@ -335,33 +334,18 @@ describe("migrate drift-detect", () => {
 
   it("a password file line for the configured database also logs in to the scratch database", async () => {
     const s = "drift_passfile";
-    const role = `drift_pf_${randomBytes(4).toString("hex")}`;
-    const password = "pass-file-only-pw";
-    await withClient(suite.db.adminUrl, (c) =>
-      c.query(`create role ${role} login createdb password '${password}'`),
+    await withPassFileRole(
+      suite,
+      s,
+      "createdb",
+      { "001_t.up.sql": `create table ${s}.t (id int primary key);\n` },
+      async ({ cli, env }) => {
+        expect((await cli(["migrate", "up"], env)).code).toBe(0);
+        const r = await cli(["migrate", "drift-detect"], env);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(r.stdout).toContain("no drift");
+      },
     );
-    try {
-      await suite.db.query(`create schema ${s} authorization ${role}`);
-      const { p, cli } = await suite.project(s, {
-        "001_t.up.sql": `create table ${s}.t (id int primary key);\n`,
-      });
-      const u = new URL(suite.db.url);
-      // A line for this database only: the scratch database's random name has none of its own.
-      await p.write("pgpass", `${u.hostname}:${u.port}:${suite.db.name}:${role}:${password}\n`);
-      await chmod(p.path("pgpass"), 0o600);
-      const env = {
-        DATABASE_URL: `postgres://${role}@${u.hostname}:${u.port}/${suite.db.name}`,
-        PGPASSFILE: p.path("pgpass"),
-        PGPASSWORD: undefined,
-      };
-      expect((await cli(["migrate", "up"], env)).code).toBe(0);
-      const r = await cli(["migrate", "drift-detect"], env);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toContain("no drift");
-    } finally {
-      await suite.db.query(`drop schema if exists ${s} cascade`);
-      await withClient(suite.db.adminUrl, (c) => c.query(`drop role if exists ${role}`));
-    }
   });
 
   it("says so when the migration lock is held: the live schema may be read half-way through a migration", async () => {

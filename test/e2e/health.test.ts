@@ -4,24 +4,12 @@
  * unreachable server included), one JSON document, no password printed. WAL archiving failures
  * are produced on a small cluster of their own whose archive_command fails.
  */
-import { execFile, execFileSync } from "node:child_process";
-import {
-  appendFileSync,
-  chownSync,
-  mkdirSync,
-  mkdtempSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import pg from "pg";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { migrationLockKey } from "../../src/db/advisory-lock.js";
-import { findPgBinDir } from "../support/cluster.js";
+import { startArchivingCluster } from "../support/archiving-cluster.js";
 import { cliFor, closedPort, eventually, expectJson, fileDatabase, type JsonDoc } from "../support/e2e.js";
 import { makeProject } from "../support/project.js";
 import { SENTINEL_PASSWORD } from "../support/provided-context.js";
@@ -355,7 +343,7 @@ describe("health check", () => {
   });
 
   it("WAL archiving that fails now is CRIT; once it archives again, a warning", async () => {
-    const cluster = await startArchivingCluster();
+    const cluster = await startArchivingCluster("false");
     try {
       const project = await makeProject({ config: "schema: public\n" });
       suite.track(project);
@@ -412,69 +400,4 @@ function stamp(ms: number): string {
     .toISOString()
     .replace(/[-:]/g, "")
     .replace(/\.\d{3}/, "");
-}
-
-const execFileAsync = promisify(execFile);
-const isRoot = process.getuid?.() === 0;
-
-/**
- * A throwaway cluster with `archive_mode = on` and an `archive_command` that always fails, on a
- * free port with trust authentication (no password to leak). `stop` is synchronous.
- */
-async function startArchivingCluster(): Promise<{
-  url: string;
-  query<R>(sql: string): Promise<R[]>;
-  stop(): void;
-}> {
-  const binDir = inject("pgBinDir") || findPgBinDir();
-  const base = mkdtempSync(join(isRoot ? "/tmp" : tmpdir(), "confiture-health-"));
-  const data = join(base, "data");
-  const asServer = (bin: string, args: string[]): [string, string[]] =>
-    isRoot ? ["runuser", ["-u", "postgres", "--", join(binDir, bin), ...args]] : [join(binDir, bin), args];
-  if (isRoot) {
-    const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
-    chownSync(base, id("-u"), id("-g"));
-  }
-  const stop = () => {
-    const [cmd, args] = asServer("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
-    try {
-      execFileSync(cmd, args, { stdio: "ignore", timeout: 30_000 });
-    } catch {
-      // not started
-    }
-    rmSync(base, { recursive: true, force: true });
-  };
-  try {
-    const [initdb, initArgs] = asServer("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "--no-sync"]);
-    await execFileAsync(initdb, initArgs);
-    // In the file, not on the command line (which would outrank the test's ALTER SYSTEM).
-    appendFileSync(join(data, "postgresql.conf"), "archive_mode = on\narchive_command = 'false'\n");
-    const port = await closedPort();
-    const options = `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='${base}' -c fsync=off`;
-    const [pgCtl, ctlArgs] = asServer("pg_ctl", [
-      "-D",
-      data,
-      "-o",
-      options,
-      "-l",
-      join(base, "log"),
-      "-w",
-      "start",
-    ]);
-    await execFileAsync(pgCtl, ctlArgs);
-    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-    const query = async <R>(sql: string): Promise<R[]> => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        return (await client.query(sql)).rows as R[];
-      } finally {
-        await client.end();
-      }
-    };
-    return { url, query, stop };
-  } catch (err) {
-    stop();
-    throw err;
-  }
 }

@@ -4,11 +4,12 @@
  * watching a running CLI process until its output says something.
  */
 import type { ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { chmod } from "node:fs/promises";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, expect } from "vitest";
 import { type CliResult, runCli, spawnCli, splitTarget } from "./cli.js";
-import { createTestDatabase, type TestDatabase } from "./database.js";
+import { createTestDatabase, type TestDatabase, withClient } from "./database.js";
 import { makeProject, type TestProject } from "./project.js";
 import { SENTINEL_PASSWORD } from "./provided-context.js";
 
@@ -225,4 +226,50 @@ export function closedPort(): Promise<number> {
       server.close(() => resolve(typeof address === "object" && address ? address.port : 1));
     });
   });
+}
+
+/** A project whose role's password only libpq's password file knows (see `withPassFileRole`). */
+export interface PassFileProject {
+  cli: BoundCli;
+  /** DATABASE_URL without a password, PGPASSFILE naming the project's file, PGPASSWORD unset. */
+  env: Record<string, string | undefined>;
+  password: string;
+}
+
+/**
+ * Run `fn` with a fresh login role (`attributes`, e.g. `createdb`) that owns schema `schema` and
+ * whose password is in a password file with a line for the file's database only: a database
+ * Confiture creates next to it (a scratch database, with a random name) has no line of its own.
+ * The schema and the role are dropped afterwards.
+ */
+export async function withPassFileRole<T>(
+  suite: FileDatabase,
+  schema: string,
+  attributes: string,
+  migrations: Record<string, string>,
+  fn: (project: PassFileProject) => Promise<T>,
+): Promise<T> {
+  const role = `pf_${randomBytes(4).toString("hex")}`;
+  const password = `pass-file-only-${randomBytes(3).toString("hex")}`;
+  await withClient(suite.db.adminUrl, (c) =>
+    c.query(`create role ${role} login ${attributes} password '${password}'`),
+  );
+  try {
+    await suite.db.query(`create schema ${schema} authorization ${role}`);
+    const { p, cli } = await suite.project(schema, migrations);
+    const u = new URL(suite.db.url);
+    await p.write("pgpass", `${u.hostname}:${u.port}:${suite.db.name}:${role}:${password}\n`);
+    await chmod(p.path("pgpass"), 0o600);
+    const env = {
+      DATABASE_URL: `postgres://${role}@${u.hostname}:${u.port}/${suite.db.name}`,
+      PGPASSFILE: p.path("pgpass"),
+      PGPASSWORD: undefined,
+    };
+    return await fn({ cli, env, password });
+  } finally {
+    await suite.db.query(`drop schema if exists ${schema} cascade`);
+    await withClient(suite.db.adminUrl, (c) =>
+      c.query(`drop owned by ${role}; drop role if exists ${role}`),
+    ).catch(() => {});
+  }
 }
