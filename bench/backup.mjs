@@ -11,13 +11,13 @@
  *   npm run bench:backup -- --rounds N --verify-rounds N --size-gib X --small-gib Y --compress Z
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, freemem, loadavg, platform, release, totalmem } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { growTo, writeBackupProject } from "./lib/backup-gen.mjs";
-import { benchLifecycle, benchServer, lapTimer } from "./lib/lifecycle.mjs";
+import { benchLifecycle, benchServer, lapTimer, publishResults, runBench } from "./lib/lifecycle.mjs";
 import {
   fmtKiB,
   fmtMs,
@@ -29,7 +29,6 @@ import {
 } from "./lib/measure.mjs";
 import { confiture, repoDir } from "./lib/tools.mjs";
 
-const benchDir = dirname(fileURLToPath(import.meta.url));
 const MIN_RUNS = 5;
 
 const { values: flags } = parseArgs({
@@ -466,20 +465,7 @@ async function main() {
   res.loadavg.afterVerify = loadavg();
   res.seconds.verify = lap();
 
-  res.elapsedSeconds = Math.round((Date.now() - started) / 1000);
-  const resultsDir = join(benchDir, "results");
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `backup-${res.date.replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, `${JSON.stringify(res, null, 2)}\n`);
-  process.stdout.write(`${render(res)}\n`);
-  log(`Raw results: ${file} (${res.elapsedSeconds} s)`);
+  publishResults(res, { prefix: "backup-", render: render, started, log });
 }
 
-try {
-  await main();
-  await cleanup();
-} catch (err) {
-  log(`bench failed: ${err.stack ?? err}`);
-  await cleanup();
-  process.exitCode = 1;
-}
+await runBench(main, cleanup, log);

@@ -13,12 +13,12 @@
  *                    --apply-count N --history1k-count N --history-count N
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { cpus, freemem, loadavg, platform, release, totalmem } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { benchLifecycle, benchServer, lapTimer } from "./lib/lifecycle.mjs";
+import { benchLifecycle, benchServer, lapTimer, publishResults, runBench } from "./lib/lifecycle.mjs";
 import { probeGnuTime } from "./lib/measure.mjs";
 import { renderReport } from "./lib/report.mjs";
 import { applyScenario, historyScenario, smallHistoryScenario, startupScenario } from "./lib/scenarios.mjs";
@@ -234,21 +234,7 @@ async function main() {
     results.loadavg.afterStartup = loadavg();
     results.seconds.startup = lap();
   }
-  results.elapsedSeconds = Math.round((Date.now() - started) / 1000);
-
-  const resultsDir = join(benchDir, "results");
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${results.date.replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`${renderReport(results)}\n`);
-  log(`Raw results: ${file} (${results.elapsedSeconds} s)`);
+  publishResults(results, { prefix: "", render: renderReport, started, log });
 }
 
-try {
-  await main();
-  await cleanup();
-} catch (err) {
-  log(`bench failed: ${err.stack ?? err}`);
-  await cleanup();
-  process.exitCode = 1;
-}
+await runBench(main, cleanup, log);

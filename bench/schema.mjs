@@ -11,18 +11,17 @@
  *   npm run bench:schema -- --runs N --sync-runs N --tables N --per-file N --sync-count N
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, freemem, loadavg, platform, release, totalmem } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { introspectionBreakdown } from "./lib/introspection-breakdown.mjs";
-import { benchLifecycle, benchServer, lapTimer } from "./lib/lifecycle.mjs";
+import { benchLifecycle, benchServer, lapTimer, publishResults, runBench } from "./lib/lifecycle.mjs";
 import { fmtMs, fmtRatio, markdownTable, summarize, timeCommand } from "./lib/measure.mjs";
 import { wideCounts, writeSyncHistory, writeWideSchema } from "./lib/schema-gen.mjs";
 import { confiture, repoDir } from "./lib/tools.mjs";
 
-const benchDir = dirname(fileURLToPath(import.meta.url));
 const MIN_RUNS = 5;
 
 const { values: flags } = parseArgs({
@@ -471,20 +470,7 @@ async function main() {
     results.loadavg.afterSync = loadavg();
     results.seconds.sync = lap();
   }
-  results.elapsedSeconds = Math.round((Date.now() - started) / 1000);
-  const resultsDir = join(benchDir, "results");
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `schema-${results.date.replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`${render(results)}\n`);
-  log(`Raw results: ${file} (${results.elapsedSeconds} s)`);
+  publishResults(results, { prefix: "schema-", render: render, started, log });
 }
 
-try {
-  await main();
-  await cleanup();
-} catch (err) {
-  log(`bench failed: ${err.stack ?? err}`);
-  await cleanup();
-  process.exitCode = 1;
-}
+await runBench(main, cleanup, log);

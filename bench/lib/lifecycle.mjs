@@ -3,9 +3,10 @@
  * signal) the bench cluster stopped and the directory removed; on a signal the bench databases
  * are dropped first.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { externalServer, startCluster } from "./cluster.mjs";
 import { Admin } from "./database.mjs";
 
@@ -63,4 +64,30 @@ export async function benchServer({ fast }, log) {
     server = await startCluster({ fast });
   }
   return { server, admin: new Admin(server.adminUrl, { forceSslDisable: !process.env.BENCH_DATABASE_URL }) };
+}
+
+/**
+ * Stamp the run's duration, write the raw results to `bench/results/<prefix><date>.json`, and the
+ * rendered report to stdout.
+ */
+export function publishResults(results, { prefix, render, started, log }) {
+  results.elapsedSeconds = Math.round((Date.now() - started) / 1000);
+  const dir = fileURLToPath(new URL("../results/", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${prefix}${results.date.replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${render(results)}\n`);
+  log(`Raw results: ${file} (${results.elapsedSeconds} s)`);
+}
+
+/** Run a bench's `main`, then clean up; a failure is logged and sets exit code 1. */
+export async function runBench(main, cleanup, log) {
+  try {
+    await main();
+    await cleanup();
+  } catch (err) {
+    log(`bench failed: ${err.stack ?? err}`);
+    await cleanup();
+    process.exitCode = 1;
+  }
 }

@@ -5,9 +5,32 @@
 import { COMMANDS } from "../commands.js";
 import type { ConfitureConfig } from "../config/index.js";
 import { UsageError } from "../errors.js";
+import type { HistoryStore } from "../history/index.js";
 import { runContext } from "../ops/context.js";
 import { executeChange } from "../ops/execute.js";
-import { findMigration, readMigrations } from "./files.js";
+import { findMigration, type MigrationFile, readMigrations } from "./files.js";
+
+/**
+ * Record migrations as in the database without running them (`baseline`, or `reconstructed` by
+ * sync-history), with their files' checksums; returns their ids. Call inside a transaction.
+ */
+export async function recordWithoutRunning(
+  history: HistoryStore,
+  files: MigrationFile[],
+  status: "baseline" | "reconstructed",
+): Promise<string[]> {
+  for (const f of files) {
+    await history.record({
+      version: f.id,
+      name: f.name,
+      checksum: f.checksum,
+      executionMs: null,
+      status,
+      error: null,
+    });
+  }
+  return files.map((f) => f.id);
+}
 
 /** `migrate baseline --through ID`: mark migrations up to ID as applied without running them. */
 export async function baseline(
@@ -33,17 +56,7 @@ export async function baseline(
           run: ({ history: h, inTransaction }) =>
             // All or nothing: a half-written baseline would hide which migrations really ran.
             inTransaction(async () => {
-              for (const f of marked) {
-                await h.record({
-                  version: f.id,
-                  name: f.name,
-                  checksum: f.checksum,
-                  executionMs: null,
-                  status: "baseline",
-                  error: null,
-                });
-                baselined.push(f.id);
-              }
+              baselined.push(...(await recordWithoutRunning(h, marked, "baseline")));
             }),
         },
       ];

@@ -19,6 +19,7 @@ import type { ConfitureConfig } from "../config/index.js";
 import { UsageError } from "../errors.js";
 import { ownRelations } from "../history/index.js";
 import { listMigrations, type MigrationFile, readListed } from "../migrations/files.js";
+import { recordWithoutRunning } from "../migrations/history-edits.js";
 import { runContext } from "../ops/context.js";
 import { executeChange } from "../ops/execute.js";
 import { type CheckReport, type Finding, report } from "../ops/report.js";
@@ -162,19 +163,7 @@ export async function syncHistory(
           mode: "transactional",
           run: ({ history: h, inTransaction }) =>
             // All or nothing, like baseline: half a reconstructed history would mislead.
-            inTransaction(async () => {
-              for (const f of toRecord) {
-                await h.record({
-                  version: f.id,
-                  name: f.name,
-                  checksum: f.checksum,
-                  executionMs: null,
-                  status: "reconstructed",
-                  error: null,
-                });
-              }
-              return toRecord.map((f) => f.id);
-            }),
+            inTransaction(() => recordWithoutRunning(h, toRecord, "reconstructed")),
         },
       ];
     },
